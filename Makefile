@@ -1,0 +1,154 @@
+# jvmwatch build.  `make` builds everything into $(BUILD); `make V=1` shows the commands.
+#
+#   make deps    install the Debian packages the build and the tests need (apt-get)
+#   make         build build/bin/jvmwatch, build/bin/jvmwatchd and the tests
+#   make test    deps + build + every test (root tests run when root; see tests/README.md)
+#   make run     deps + build + the main job (jvmwatchd with its embedded default config)
+#   make bench   the benchmarks in bench/ (not part of `make test`)
+
+BUILD     ?= build
+CXX       ?= g++
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= $(firstword $(wildcard /usr/sbin/bpftool /usr/bin/bpftool) bpftool)
+JAVAC     ?= javac
+JAR       ?= jar
+ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+ifeq ($(V),1)
+  Q =
+  msg =
+else
+  Q = @
+  msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+PKGS      := libbpf spdlog yaml-cpp re2 libsystemd
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CXXFLAGS  ?= -O2 -g
+CXXFLAGS  += -std=c++20 -Wall -Wextra -Werror -pthread
+CPPFLAGS  += -Iinclude -I. -I$(BUILD)/gen $(PKG_CFLAGS) -MMD -MP
+LDLIBS    += $(PKG_LIBS) -lelf -lz -pthread
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -Iinclude
+
+# ---- sources ---------------------------------------------------------------
+# Every .cc under attach/ is the attach engine library; every .cc under userspace/
+# except the two mains is the daemon/CLI library.  New files need no Makefile edit.
+ATTACH_SRCS := $(sort $(wildcard attach/*.cc))
+CORE_SRCS   := $(sort $(filter-out userspace/cli/main.cc userspace/daemon/main.cc,\
+                 $(wildcard userspace/*/*.cc)))
+BPF_SRCS    := $(sort $(wildcard bpf/*.bpf.c))
+UNIT_SRCS   := $(sort $(wildcard tests/unit/*.cc tests/common/*.cc))
+INTEG_SRCS  := $(sort $(wildcard tests/integration/*.cc tests/common/*.cc))
+NATIVE_SRCS := $(sort $(wildcard tests/native/*.c))
+
+obj = $(patsubst %.cc,$(BUILD)/obj/%.o,$(1))
+ATTACH_OBJS := $(call obj,$(ATTACH_SRCS))
+CORE_OBJS   := $(call obj,$(CORE_SRCS))
+UNIT_OBJS   := $(call obj,$(UNIT_SRCS))
+INTEG_OBJS  := $(call obj,$(INTEG_SRCS))
+SKELS       := $(patsubst bpf/%.bpf.c,$(BUILD)/gen/%.skel.h,$(BPF_SRCS))
+
+LIB_ATTACH := $(BUILD)/lib/libjvmwatch_attach.a
+LIB_CORE   := $(BUILD)/lib/libjvmwatch_core.a
+BINS       := $(BUILD)/bin/jvmwatch $(BUILD)/bin/jvmwatchd
+TEST_BINS  := $(BUILD)/bin/unit_tests $(BUILD)/bin/integration_tests \
+              $(patsubst tests/native/%.c,$(BUILD)/bin/%,$(NATIVE_SRCS))
+
+.PHONY: all deps test unit-test integration-test run bench clean vmlinux java
+.DEFAULT_GOAL := all
+
+all: $(BINS) $(TEST_BINS) java
+
+# ---- BPF -------------------------------------------------------------------
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/vmlinux.h $(wildcard bpf/*.h include/jvmwatch/*.h) | $(BUILD)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/%.skel.h: $(BUILD)/bpf/%.bpf.o | $(BUILD)/gen
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+# bpf/vmlinux.h is committed; this regenerates it from the running kernel.
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h
+
+# ---- C++ -------------------------------------------------------------------
+$(BUILD)/obj/%.o: %.cc | $(SKELS)
+	$(call msg,CXX,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+
+$(LIB_ATTACH): $(ATTACH_OBJS)
+	$(call msg,AR,$@)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(LIB_CORE): $(CORE_OBJS)
+	$(call msg,AR,$@)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+LIBS := $(LIB_CORE) $(LIB_ATTACH)
+
+$(BUILD)/bin/jvmwatch: $(call obj,userspace/cli/main.cc) $(LIBS)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CXX) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/bin/jvmwatchd: $(call obj,userspace/daemon/main.cc) $(LIBS)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CXX) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/bin/unit_tests: $(UNIT_OBJS) $(LIBS)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CXX) $(CXXFLAGS) $^ $(LDLIBS) -lgtest -lgtest_main -o $@
+
+$(BUILD)/bin/integration_tests: $(INTEG_OBJS) $(LIBS)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CXX) $(CXXFLAGS) $^ $(LDLIBS) -lgtest -lgtest_main -o $@
+
+# Small C programs the tests run (e.g. a launcher that embeds libjvm).
+JAVA_HOME_DIR := $(shell dirname $$(dirname $$(readlink -f $$(command -v $(JAVAC) 2>/dev/null) 2>/dev/null)) 2>/dev/null)
+$(BUILD)/bin/%: tests/native/%.c
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -I$(JAVA_HOME_DIR)/include -I$(JAVA_HOME_DIR)/include/linux \
+	  $< -o $@ -ldl -lpthread
+
+# ---- Java test programs and agents (tests/java/java.mk) -----------------------
+include tests/java/java.mk
+
+$(BUILD)/bpf $(BUILD)/gen:
+	@mkdir -p $@
+
+# ---- top-level jobs ------------------------------------------------------------
+deps:
+	@tools/install-deps.sh
+
+test: deps
+	$(MAKE) all
+	tools/run-tests.sh $(BUILD)
+
+unit-test: all
+	$(BUILD)/bin/unit_tests
+
+integration-test: all
+	$(BUILD)/bin/integration_tests
+
+run: deps
+	$(MAKE) all
+	$(BUILD)/bin/jvmwatchd $(RUN_ARGS)
+
+bench: all
+	bench/run-all.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The one event header shared by the BPF programs (bpf/) and userspace.
+ * Fixed-width types only; every struct's size is asserted on both sides, so a
+ * change here that breaks the ABI fails the build instead of decoding garbage.
+ */
+#ifndef JVMWATCH_EVENTS_H
+#define JVMWATCH_EVENTS_H
+
+#ifdef __VMLINUX_H__
+/* BPF side: vmlinux.h provides __u8 .. __u64. */
+#else
+#include <linux/types.h>
+#endif
+
+#define JW_COMM_LEN      16
+#define JW_PATH_LEN      256   /* exec filename, socket path, trigger file name */
+#define JW_ARGS_LEN      512   /* exec argv, NUL-separated, truncated */
+#define JW_DATA_LEN      1024  /* one captured write/read chunk on an attach socket */
+
+enum jw_event_type {
+	JW_EV_EXEC        = 1,  /* a process exec'd (every exec; userspace decides) */
+	JW_EV_EXIT        = 2,  /* a tracked process (whole thread group) exited */
+	JW_EV_THREAD_NAME = 3,  /* a thread took a JVM milestone name (task_rename) */
+	JW_EV_SIGQUIT     = 4,  /* SIGQUIT generated: sender = current, target below */
+	JW_EV_CONNECT     = 5,  /* connect() to a unix socket whose name is .java_pid* */
+	JW_EV_TRIGGER     = 6,  /* deep: open(O_CREAT) of an .attach_pid* file */
+	JW_EV_SOCK_WRITE  = 7,  /* deep: bytes written on a connected .java_pid socket */
+	JW_EV_SOCK_READ   = 8,  /* deep: bytes read back (the reply) on such a socket */
+	JW_EV_SOCK_CLOSE  = 9,  /* deep: the attacher closed such a socket */
+};
+
+/* Milestones, decoded in the kernel from the new thread name. */
+enum jw_milestone {
+	JW_MS_NONE             = 0,
+	JW_MS_VM_THREAD        = 1,  /* "VM Thread": a HotSpot VM is initialising */
+	JW_MS_SIGNAL_DISPATCH  = 2,  /* "Signal Dispatch": SIGQUIT is now served */
+	JW_MS_ATTACH_LISTENER  = 3,  /* "Attach Listener": the attach socket is up */
+	JW_MS_MAIN             = 4,  /* "main": the application's main thread */
+	JW_MS_OTHER_JVM_THREAD = 5,  /* another HotSpot thread name (GC, compiler, ...) */
+};
+
+/* Common header: who did it (current task) and when. */
+struct jw_event_hdr {
+	__u32 type;            /* enum jw_event_type */
+	__u32 cpu;
+	__u64 ts_ns;           /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 pid;             /* tgid of current, host pid namespace */
+	__u32 tid;
+	__u32 uid;             /* effective uid of current (cred->euid, initial user ns) */
+	__u32 gid;             /* effective gid of current */
+	__u64 cgroup_id;       /* cgroup v2 id of current */
+	__u32 mntns;           /* mount namespace inode of current */
+	__u32 pidns;           /* pid namespace inode of current */
+	__u32 nspid;           /* tgid of current as seen in its own pid namespace */
+	__u32 ppid;            /* tgid of current's real parent */
+	char  comm[JW_COMM_LEN];
+};
+
+struct jw_exec_event {
+	struct jw_event_hdr hdr;
+	__u32 old_pid;         /* pid before exec (differs if a non-leader thread exec'd) */
+	__u32 args_len;        /* bytes of args[] used */
+	__u64 start_time_ns;   /* task->start_time: identifies the process with pid */
+	char  filename[JW_PATH_LEN];
+	char  args[JW_ARGS_LEN];
+};
+
+struct jw_exit_event {
+	struct jw_event_hdr hdr;
+	__u32 exit_code;       /* task->exit_code (status as wait(2) encodes it) */
+	__u32 _pad;
+	__u64 start_time_ns;
+};
+
+struct jw_thread_name_event {
+	struct jw_event_hdr hdr;   /* pid = the JVM's tgid, tid = the renamed thread */
+	__u32 milestone;           /* enum jw_milestone */
+	__u32 _pad;
+	char  name[JW_COMM_LEN];
+};
+
+struct jw_sigquit_event {
+	struct jw_event_hdr hdr;   /* the sender */
+	__u32 target_pid;          /* tgid of the target, host pid namespace */
+	__u32 target_tid;
+	__u32 target_nspid;
+	__s32 result;              /* TRACE_SIGNAL_* from signal_generate */
+	__u32 target_uid;
+	__u32 si_code;             /* SI_USER, SI_TKILL, SI_KERNEL, ... */
+	char  target_comm[JW_COMM_LEN];
+};
+
+struct jw_connect_event {
+	struct jw_event_hdr hdr;   /* the caller */
+	__u32 target_pid;          /* from the file name .java_pid<N> (N is a nspid); 0 if unparsable */
+	__s32 fd;                  /* -1 when the hook does not know the fd (cgroup hook) */
+	__u32 path_len;
+	__u32 _pad;
+	char  path[JW_PATH_LEN];   /* sun_path as the caller passed it */
+};
+
+struct jw_trigger_event {
+	struct jw_event_hdr hdr;
+	__u32 target_pid;          /* N of .attach_pid<N> */
+	__u32 _pad;
+	char  path[JW_PATH_LEN];
+};
+
+struct jw_sock_data_event {
+	struct jw_event_hdr hdr;
+	__s32 fd;
+	__u32 len;                 /* bytes in data[] */
+	__u32 total_len;           /* bytes the syscall moved (may exceed len) */
+	__u32 _pad;
+	char  data[JW_DATA_LEN];
+};
+
+struct jw_sock_close_event {
+	struct jw_event_hdr hdr;
+	__s32 fd;
+	__u32 _pad;
+};
+
+/* Sizes, asserted on both sides (bpf/ and userspace/observer/). */
+#define JW_EVENT_HDR_SIZE         72
+#define JW_EXEC_EVENT_SIZE        (JW_EVENT_HDR_SIZE + 16 + JW_PATH_LEN + JW_ARGS_LEN)
+#define JW_EXIT_EVENT_SIZE        (JW_EVENT_HDR_SIZE + 16)
+#define JW_THREAD_NAME_EVENT_SIZE (JW_EVENT_HDR_SIZE + 8 + JW_COMM_LEN)
+#define JW_SIGQUIT_EVENT_SIZE     (JW_EVENT_HDR_SIZE + 24 + JW_COMM_LEN)
+#define JW_CONNECT_EVENT_SIZE     (JW_EVENT_HDR_SIZE + 16 + JW_PATH_LEN)
+#define JW_TRIGGER_EVENT_SIZE     (JW_EVENT_HDR_SIZE + 8 + JW_PATH_LEN)
+#define JW_SOCK_DATA_EVENT_SIZE   (JW_EVENT_HDR_SIZE + 16 + JW_DATA_LEN)
+#define JW_SOCK_CLOSE_EVENT_SIZE  (JW_EVENT_HDR_SIZE + 8)
+
+#ifdef __cplusplus
+#define JW_STATIC_ASSERT static_assert
+#else
+#define JW_STATIC_ASSERT _Static_assert
+#endif
+#define JW_ASSERT_EVENT_SIZES()                                                          \
+	JW_STATIC_ASSERT(sizeof(struct jw_event_hdr) == JW_EVENT_HDR_SIZE, "hdr");             \
+	JW_STATIC_ASSERT(sizeof(struct jw_exec_event) == JW_EXEC_EVENT_SIZE, "exec");          \
+	JW_STATIC_ASSERT(sizeof(struct jw_exit_event) == JW_EXIT_EVENT_SIZE, "exit");          \
+	JW_STATIC_ASSERT(sizeof(struct jw_thread_name_event) == JW_THREAD_NAME_EVENT_SIZE, "tn"); \
+	JW_STATIC_ASSERT(sizeof(struct jw_sigquit_event) == JW_SIGQUIT_EVENT_SIZE, "sigquit"); \
+	JW_STATIC_ASSERT(sizeof(struct jw_connect_event) == JW_CONNECT_EVENT_SIZE, "connect"); \
+	JW_STATIC_ASSERT(sizeof(struct jw_trigger_event) == JW_TRIGGER_EVENT_SIZE, "trigger"); \
+	JW_STATIC_ASSERT(sizeof(struct jw_sock_data_event) == JW_SOCK_DATA_EVENT_SIZE, "data"); \
+	JW_STATIC_ASSERT(sizeof(struct jw_sock_close_event) == JW_SOCK_CLOSE_EVENT_SIZE, "close")
+
+/* Per-CPU counters in the `stats` map (index = enum value). */
+enum jw_stat {
+	JW_STAT_RINGBUF_DROPS = 0,  /* bpf_ringbuf_reserve failed: event lost, counted */
+	JW_STAT_EVENTS        = 1,  /* events submitted */
+	JW_STAT_TRACKED_FULL  = 2,  /* tracked-pid map full: a JVM's exit may be missed */
+	JW_STAT_MAX           = 4,
+};
+
+#endif /* JVMWATCH_EVENTS_H */

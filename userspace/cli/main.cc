@@ -1,0 +1,41 @@
+// jvmwatch: the command-line client.  Dispatches to one subcommand.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "userspace/cli/commands.h"
+
+namespace {
+
+void usage(FILE* out) {
+    std::fprintf(out,
+                 "Usage: jvmwatch COMMAND [ARGS...]\n"
+                 "\n"
+                 "Commands:\n"
+                 "  attach PID OP [ARGS...]   attach to a HotSpot JVM and run OP (jattach-compatible)\n"
+                 "  ps                        list the JVMs on this host\n"
+                 "  doctor                    kernel features and the BPF hook chosen per event kind\n"
+                 "\n"
+                 "Run `jvmwatch COMMAND --help` for a command's options.  Exit codes: README.md.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace jvmwatch::cli;
+    if (argc < 2) {
+        usage(stderr);
+        return kUsage;
+    }
+    std::string cmd = argv[1];
+    if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+        usage(stdout);
+        return kOk;
+    }
+    // Subcommands see argv starting at their own name.
+    if (cmd == "attach") return cmd_attach(argc - 1, argv + 1);
+    if (cmd == "ps") return cmd_ps(argc - 1, argv + 1);
+    if (cmd == "doctor") return cmd_doctor(argc - 1, argv + 1);
+    std::fprintf(stderr, "jvmwatch: unknown command '%s' (try --help)\n", cmd.c_str());
+    return kUsage;
+}
