@@ -1,0 +1,37 @@
+// The daemon tells listeners (the auto-attach injector) about JVM lifecycles it learns
+// from the observer.  Calls come from the daemon's event thread: a listener must not
+// block (hand slow work, such as attaching, to its own workers).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "attach/jvm_process.h"
+
+namespace jvmwatch::daemon {
+
+class JvmListener {
+public:
+    virtual ~JvmListener() = default;
+    // A JVM exec'd (exec_ts_ns: kernel CLOCK_MONOTONIC of the exec), or was already running
+    // when the daemon started (existing = true, exec_ts_ns = 0).  `jvm` comes from
+    // jvm::inspect(); libjvm may not be loaded yet for a fresh exec.
+    virtual void on_jvm_started(const jvm::JvmProcess& jvm, uint64_t exec_ts_ns, bool existing) = 0;
+    // A milestone thread name (enum jw_milestone in include/jvmwatch/events.h) appeared.
+    virtual void on_jvm_milestone(pid_t pid, uint64_t start_time_ticks, int milestone,
+                                  uint64_t ts_ns) = 0;
+    virtual void on_jvm_exited(pid_t pid, uint64_t start_time_ticks) = 0;
+};
+
+// The injector announces its own attaches so the audit stream can label them with the
+// rule's name (the correlator implements this).
+class OwnAttachRegistry {
+public:
+    virtual ~OwnAttachRegistry() = default;
+    virtual void expect_own_attach(pid_t target_pid, const std::string& rule_name) = 0;
+    virtual void own_attach_done(pid_t target_pid) = 0;
+};
+
+}  // namespace jvmwatch::daemon
