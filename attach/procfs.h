@@ -5,8 +5,10 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace jvmwatch::proc {
@@ -50,6 +52,10 @@ std::vector<pid_t> list_pids(const std::string& proc_root);         // numeric e
 
 // True if the maps file of PID maps a file whose name is `lib` (e.g. "libjvm.so").
 bool maps_library(const std::string& proc_root, pid_t pid, const std::string& lib);
+// Path (as the target sees it) of the first mapping whose file name satisfies `match`;
+// "" if none.  E.g. libjvm.so's path tells JAVA_HOME for an embedded JVM.
+std::string mapped_library_path(const std::string& proc_root, pid_t pid,
+                                const std::function<bool(std::string_view)>& match);
 
 // Reads a small whole file; nullopt if it can't be opened.
 std::optional<std::string> read_file(const std::string& path, size_t limit = 1 << 20);
