@@ -1,0 +1,334 @@
+#include "userspace/daemon/attach_correlator.h"
+
+#include <cstdlib>
+#include <vector>
+
+#include "userspace/daemon/identity_json.h"
+
+namespace jvmwatch::daemon {
+
+namespace {
+// An own attach announced done is finalised this long after, so the kernel events of
+// its last bytes have time to arrive through the ring buffer.
+constexpr uint64_t kOwnDoneGraceNs = 250'000'000;
+
+// P of "/proc/<P>/root/..." or "/proc/<P>/cwd/..."; 0 otherwise.
+pid_t proc_prefix_pid(const std::string& path) {
+    static const std::string kProc = "/proc/";
+    if (path.compare(0, kProc.size(), kProc) != 0) return 0;
+    size_t i = kProc.size(), j = i;
+    while (j < path.size() && path[j] >= '0' && path[j] <= '9') ++j;
+    if (j == i || j - i > 10 || j >= path.size() || path[j] != '/') return 0;
+    long v = std::strtol(path.substr(i, j - i).c_str(), nullptr, 10);
+    std::string rest = path.substr(j + 1);
+    if (rest.compare(0, 5, "root/") != 0 && rest.compare(0, 4, "cwd/") != 0) return 0;
+    return v > 0 && v <= 0x7fffffff ? static_cast<pid_t>(v) : 0;
+}
+}  // namespace
+
+AttachCorrelator::AttachCorrelator(CorrelatorConfig cfg, Deps deps)
+    : cfg_(cfg), d_(std::move(deps)) {
+    if (cfg_.max_open == 0) cfg_.max_open = 1;
+}
+
+AttachCorrelator::Iter AttachCorrelator::open_for(const Actor& who, pid_t target_pid,
+                                                  pid_t target_nspid, bool want_unconnected) {
+    // Newest first: the latest correlation of this attacher on this target.
+    for (auto it = open_.end(); it != open_.begin();) {
+        --it;
+        if (it->attacher != who.pid) continue;
+        if (want_unconnected && it->ev.connect) continue;
+        bool pid_match = target_pid && it->target_pid && it->target_pid == target_pid;
+        bool ns_match = (!target_pid || !it->target_pid) && target_nspid &&
+                        it->target_nspid == target_nspid;
+        if (pid_match || ns_match) return it;
+    }
+    return open_.end();
+}
+
+AttachCorrelator::Iter AttachCorrelator::create(const Actor& who, uint64_t ts) {
+    if (open_.size() >= cfg_.max_open) {
+        ++stats_.evicted;
+        finalize(open_.begin(), "evicted", ts);
+    }
+    Correlation c;
+    c.attacher = who.pid;
+    c.who = d_.procs->ensure(who);
+    c.first_ts = c.last_ts = ts;
+    if (d_.track) d_.track(who.pid);
+    open_.push_back(std::move(c));
+    return std::prev(open_.end());
+}
+
+AttachCorrelator::Iter AttachCorrelator::connected_of(pid_t attacher, int32_t fd) {
+    Iter any = open_.end();
+    for (auto it = open_.end(); it != open_.begin();) {
+        --it;
+        if (it->attacher != attacher || !it->ev.connect || it->ev.close) continue;
+        if (fd >= 0 && it->fd >= 0 && it->fd == fd) return it;
+        if (any == open_.end() && (fd < 0 || it->fd < 0)) any = it;
+    }
+    return any;
+}
+
+AttachCorrelator::Resolved AttachCorrelator::resolve_target(const Actor& caller, pid_t nspid,
+                                                            const std::string& path) {
+    bool caller_on_host = cfg_.host_pidns == 0 || caller.pidns == cfg_.host_pidns;
+    if (pid_t p = proc_prefix_pid(path); p && caller_on_host) return {p, "path"};
+    // The attacher already signalled a JVM whose namespace pid is N.
+    for (auto it = open_.rbegin(); it != open_.rend(); ++it)
+        if (it->attacher == caller.pid && it->target_pid && it->target_nspid == nspid)
+            return {it->target_pid, "signal"};
+    if (nspid == 0) return {0, "unresolved"};
+    // /tmp/.java_pid<N> in the caller's mount namespace: a JVM there with nspid N.
+    const JvmInfo* same_mnt = nullptr;
+    for (pid_t pid : d_.jvms->pids()) {
+        const JvmInfo* j = d_.jvms->peek(pid);
+        if (j && j->proc.nspid == nspid && j->mntns && j->mntns == caller.mntns) { same_mnt = j; break; }
+    }
+    if (same_mnt) return {same_mnt->proc.pid, "jvm_table_mntns"};
+    if (const JvmInfo* j = d_.jvms->find_by_nspid(caller.pidns, nspid)) return {j->proc.pid, "jvm_table_pidns"};
+    if (caller_on_host) {
+        if (const JvmInfo* j = d_.jvm_at ? d_.jvm_at(nspid) : nullptr) return {j->proc.pid, "caller_namespace"};
+    }
+    return {0, "unresolved"};
+}
+
+void AttachCorrelator::on_trigger(const TriggerRecord& e) {
+    Resolved r = resolve_target(e.who, e.target_nspid, e.path);
+    if (pid_t p = proc_prefix_pid(e.path)) r = {p, "path"};
+    Iter it = open_for(e.who, r.pid, e.target_nspid, true);
+    if (it == open_.end()) {
+        it = create(e.who, e.who.ts_ns);
+        it->target_pid = r.pid;
+        it->target_nspid = e.target_nspid;
+        it->target_resolved_by = r.how;
+    }
+    it->ev.trigger = true;
+    it->trigger_path = e.path;
+    it->last_ts = e.who.ts_ns;
+}
+
+void AttachCorrelator::on_sigquit(const SigquitRecord& e) {
+    if (e.target_pid == e.who.pid) return;   // a JVM signalling itself is not an attach
+    const JvmInfo* jvm = d_.jvm_at ? d_.jvm_at(e.target_pid) : d_.jvms->find(e.target_pid);
+    if (!jvm) {
+        ++stats_.sigquit_not_jvm;
+        return;
+    }
+    pid_t nspid = e.target_nspid ? e.target_nspid : jvm->proc.nspid;
+    Iter it = open_for(e.who, e.target_pid, nspid, true);
+    if (it == open_.end()) {
+        it = create(e.who, e.who.ts_ns);
+        it->target_resolved_by = "signal";
+    }
+    it->target_pid = e.target_pid;
+    it->target_nspid = nspid;
+    it->ev.sigquit = true;
+    it->signal_result = e.result;
+    it->last_ts = e.who.ts_ns;
+}
+
+void AttachCorrelator::on_connect(const ConnectRecord& e) {
+    Resolved r = resolve_target(e.who, e.target_nspid, e.path);
+    Iter it = open_for(e.who, r.pid, e.target_nspid, true);
+    if (it == open_.end()) {
+        // One request per connection: a second connect ends the previous correlation.
+        for (Iter prev = open_.begin(); prev != open_.end();) {
+            Iter next = std::next(prev);
+            if (prev->attacher == e.who.pid && prev->ev.connect &&
+                ((r.pid && prev->target_pid == r.pid) || prev->target_nspid == e.target_nspid))
+                finalize(prev, "next_connect", e.who.ts_ns);
+            prev = next;
+        }
+        it = create(e.who, e.who.ts_ns);
+        it->target_nspid = e.target_nspid;
+    }
+    if (!it->target_pid) {
+        it->target_pid = r.pid;
+        it->target_resolved_by = r.how;
+    }
+    it->ev.connect = true;
+    it->fd = e.fd;
+    it->socket_path = e.path;
+    it->last_ts = e.who.ts_ns;
+}
+
+void AttachCorrelator::on_sock_data(const SockDataRecord& e) {
+    Iter it = connected_of(e.who.pid, e.fd);
+    if (it == open_.end()) {
+        ++stats_.orphan_socket_events;
+        return;
+    }
+    if (it->fd < 0) it->fd = e.fd;
+    if (e.is_write) {
+        it->request.add(e.data, e.total_len);
+        it->ev.request = true;
+    } else {
+        it->reply.add(e.data);
+        it->ev.reply = true;
+    }
+    it->last_ts = e.who.ts_ns;
+}
+
+void AttachCorrelator::on_close(const SockCloseRecord& e) {
+    Iter it = connected_of(e.who.pid, e.fd);
+    if (it == open_.end()) {
+        ++stats_.orphan_socket_events;
+        return;
+    }
+    it->ev.close = true;
+    finalize(it, "close", e.who.ts_ns);
+}
+
+void AttachCorrelator::on_exit(pid_t pid, uint64_t ts_ns) {
+    for (Iter it = open_.begin(); it != open_.end();) {
+        Iter next = std::next(it);
+        if (it->attacher == pid) {
+            it->attacher_exited = true;
+            // Without a connect the SIGQUIT window decides (another process may connect).
+            if (it->ev.connect) finalize(it, "exit", ts_ns);
+        }
+        it = next;
+    }
+}
+
+void AttachCorrelator::tick(uint64_t now) {
+    std::vector<pid_t> done;
+    {
+        std::lock_guard<std::mutex> g(own_mu_);
+        for (auto it = own_.begin(); it != own_.end();) {
+            if (it->second.done_ns && now > it->second.done_ns + kOwnDoneGraceNs) {
+                done.push_back(it->first);
+            } else if (now > it->second.since_ns + cfg_.own_expect_ttl_ns) {
+                it = own_.erase(it);
+                continue;
+            }
+            ++it;
+        }
+    }
+    for (pid_t target : done) {
+        for (Iter it = open_.begin(); it != open_.end();) {
+            Iter next = std::next(it);
+            bool self = false;
+            own_rule(*it, &self);
+            if (self && it->target_pid == target && it->ev.connect) finalize(it, "own_done", now);
+            it = next;
+        }
+        std::lock_guard<std::mutex> g(own_mu_);
+        own_.erase(target);
+    }
+    for (Iter it = open_.begin(); it != open_.end();) {
+        Iter next = std::next(it);
+        if (!it->ev.connect && now >= it->first_ts + cfg_.sigquit_window_ns)
+            finalize(it, "timeout", now);
+        else if (it->ev.connect && now >= it->last_ts + cfg_.attach_timeout_ns)
+            finalize(it, "timeout", now);
+        it = next;
+    }
+}
+
+void AttachCorrelator::finish_all(uint64_t now) {
+    while (!open_.empty()) finalize(open_.begin(), "stop", now);
+}
+
+void AttachCorrelator::expect_own_attach(pid_t target_pid, const std::string& rule_name) {
+    uint64_t now = d_.now ? d_.now() : 0;
+    std::lock_guard<std::mutex> g(own_mu_);
+    if (own_.size() >= cfg_.max_own_expected && !own_.count(target_pid)) {
+        ++stats_.own_expect_dropped;
+        return;
+    }
+    own_[target_pid] = OwnExpect{rule_name, now, 0};
+}
+
+void AttachCorrelator::own_attach_done(pid_t target_pid) {
+    uint64_t now = d_.now ? d_.now() : 0;
+    std::lock_guard<std::mutex> g(own_mu_);
+    auto it = own_.find(target_pid);
+    if (it != own_.end()) it->second.done_ns = now ? now : 1;
+}
+
+std::string AttachCorrelator::own_rule(const Correlation& c, bool* is_self) {
+    *is_self = cfg_.self_pid != 0 && (c.attacher == cfg_.self_pid || c.who.ppid == cfg_.self_pid);
+    if (!*is_self) return "";
+    std::lock_guard<std::mutex> g(own_mu_);
+    auto it = own_.find(c.target_pid);
+    return it == own_.end() ? "" : it->second.rule;
+}
+
+nlohmann::json AttachCorrelator::attacher_json(const Correlation& c) {
+    const ProcessInfo* parent = c.who.ppid > 0 ? d_.procs->find_or_read(c.who.ppid) : nullptr;
+    auto j = process_json(c.who, d_.users->name(c.who.uid), parent);
+    j["exited"] = c.attacher_exited;
+    return j;
+}
+
+nlohmann::json AttachCorrelator::target_json(const Correlation& c) {
+    nlohmann::json j;
+    if (c.target_pid) {
+        if (const JvmInfo* jvm = d_.jvms->find(c.target_pid)) {
+            j = jvm_json(*jvm);
+        } else {
+            j = {{"pid", c.target_pid}, {"nspid", c.target_nspid}};
+        }
+    } else {
+        j = {{"nspid", c.target_nspid}};
+    }
+    j["resolved_by"] = c.target_resolved_by.empty() ? "unresolved" : c.target_resolved_by;
+    return j;
+}
+
+void AttachCorrelator::finalize(Iter it, const char* why, uint64_t end_ts) {
+    Correlation& c = *it;
+    if (c.last_ts > end_ts || std::string(why) == "timeout" || std::string(why) == "stop")
+        end_ts = c.last_ts;
+    bool self = false;
+    std::string rule = own_rule(c, &self);
+    nlohmann::json ev;
+    if (!c.ev.connect && !c.ev.trigger && c.ev.sigquit) {
+        ev = {{"type", "thread_dump_request"},
+              {"sender", attacher_json(c)},
+              {"target", target_json(c)},
+              {"signal_time", d_.clock.format(c.first_ts)},
+              {"signal_result", c.signal_result},
+              {"self", self}};
+        if (self && !rule.empty()) ev["rule"] = rule;
+        ++stats_.thread_dump_records;
+    } else {
+        ev = {{"type", "attach"},
+              {"attacher", attacher_json(c)},
+              {"target", target_json(c)},
+              {"self", self},
+              {"start_time", d_.clock.format(c.first_ts)},
+              {"end_time", d_.clock.format(end_ts)},
+              {"duration_ms", static_cast<double>(end_ts - c.first_ts) / 1e6},
+              {"evidence",
+               {{"trigger", c.ev.trigger}, {"sigquit", c.ev.sigquit}, {"connect", c.ev.connect},
+                {"request", c.ev.request}, {"reply", c.ev.reply}, {"close", c.ev.close}}},
+              {"finalized_by", why}};
+        if (self && !rule.empty()) ev["rule"] = rule;
+        ev["outcome"] = c.ev.reply ? "replied" : c.ev.connect ? "connected" : "no_connect";
+        if (!c.socket_path.empty()) ev["socket_path"] = c.socket_path;
+        if (!c.trigger_path.empty()) ev["trigger_path"] = c.trigger_path;
+        if (!c.request.empty()) {
+            AttachRequest r = c.request.parse();
+            ev["protocol"] = r.protocol;
+            if (r.protocol) {
+                ev["operation"] = r.operation;
+                ev["args"] = r.args;
+                if (!r.options.empty()) ev["options"] = r.options;
+            }
+            ev["request_complete"] = r.complete && !c.request.truncated();
+        }
+        if (!c.reply.empty()) {
+            if (auto code = c.reply.result_code(true)) ev["result_code"] = *code;
+            ev["reply"] = c.reply.detail();
+        }
+        ++stats_.attach_records;
+    }
+    open_.erase(it);
+    d_.sink->emit(std::move(ev));
+}
+
+}  // namespace jvmwatch::daemon

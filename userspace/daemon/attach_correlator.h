@@ -1,0 +1,126 @@
+// Turns the evidence of one attach (trigger file, SIGQUIT, connect to .java_pid<N>,
+// request bytes, reply, close or exit) by one attacher on one JVM into ONE `attach`
+// record; a SIGQUIT that no connect follows within a window becomes a
+// `thread_dump_request`.  Open correlations are bounded; the oldest is finalised early
+// (and counted) when full.  Not thread-safe except for the OwnAttachRegistry methods:
+// the caller serialises the on_*() and tick() calls.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "userspace/audit/event_sink.h"
+#include "userspace/audit/wall_clock.h"
+#include "userspace/daemon/attach_request.h"
+#include "userspace/daemon/event_decoder.h"
+#include "userspace/daemon/identity_cache.h"
+#include "userspace/daemon/jvm_listener.h"
+#include "userspace/daemon/jvm_table.h"
+#include "userspace/daemon/process_table.h"
+
+namespace jvmwatch::daemon {
+
+struct CorrelatorConfig {
+    uint64_t sigquit_window_ns = 2'000'000'000;   // SIGQUIT/trigger with no connect after
+    uint64_t attach_timeout_ns = 10'000'000'000;  // connected, attacher alive, silent
+    size_t max_open = 1024;
+    pid_t self_pid = 0;                           // attaches by it or its children are "self"
+    uint32_t host_pidns = 0;                      // pid namespace of the host (0: unknown)
+    uint64_t own_expect_ttl_ns = 120'000'000'000; // forget an announced own attach after
+    size_t max_own_expected = 1024;
+};
+
+struct CorrelatorStats {
+    uint64_t attach_records = 0;
+    uint64_t thread_dump_records = 0;
+    uint64_t evicted = 0;              // finalised early because max_open was reached
+    uint64_t orphan_socket_events = 0; // data/close with no open correlation
+    uint64_t sigquit_not_jvm = 0;      // SIGQUITs to processes that are not JVMs
+    uint64_t own_expect_dropped = 0;
+};
+
+class AttachCorrelator : public OwnAttachRegistry {
+public:
+    struct Deps {
+        ProcessTable* procs;
+        JvmTable* jvms;
+        UserNameCache* users;
+        audit::EventSink* sink;
+        audit::WallClock clock;
+        // The JVM at a host pid (learning it from /proc if new); nullptr if not a JVM.
+        std::function<const JvmInfo*(pid_t)> jvm_at;
+        // Ask the kernel to report this pid's exit (attachers).
+        std::function<void(pid_t)> track;
+        // CLOCK_MONOTONIC now (tests pass their own).
+        std::function<uint64_t()> now;
+    };
+    AttachCorrelator(CorrelatorConfig cfg, Deps deps);
+
+    void on_trigger(const TriggerRecord& e);
+    void on_sigquit(const SigquitRecord& e);
+    void on_connect(const ConnectRecord& e);
+    void on_sock_data(const SockDataRecord& e);
+    void on_close(const SockCloseRecord& e);
+    void on_exit(pid_t pid, uint64_t ts_ns);
+    // Finalises what timed out (and own attaches announced done).
+    void tick(uint64_t now_ns);
+    // Finalises everything (daemon stop).
+    void finish_all(uint64_t now_ns);
+
+    // OwnAttachRegistry (thread-safe).
+    void expect_own_attach(pid_t target_pid, const std::string& rule_name) override;
+    void own_attach_done(pid_t target_pid) override;
+
+    size_t open_count() const { return open_.size(); }
+    const CorrelatorStats& stats() const { return stats_; }
+
+private:
+    struct Evidence {
+        bool trigger = false, sigquit = false, connect = false, request = false, reply = false,
+             close = false;
+    };
+    struct Correlation {
+        pid_t attacher = 0;
+        ProcessInfo who;                 // snapshot at first evidence
+        pid_t target_pid = 0;            // host pid, 0 if unresolved
+        pid_t target_nspid = 0;
+        std::string target_resolved_by;
+        Evidence ev;
+        uint64_t first_ts = 0, last_ts = 0;
+        int32_t fd = -1;
+        std::string socket_path, trigger_path;
+        int32_t signal_result = 0;
+        RequestAssembler request;
+        ReplyAssembler reply;
+        bool attacher_exited = false;
+    };
+    using Iter = std::list<Correlation>::iterator;
+
+    Iter open_for(const Actor& who, pid_t target_pid, pid_t target_nspid, bool want_unconnected);
+    Iter create(const Actor& who, uint64_t ts);
+    Iter connected_of(pid_t attacher, int32_t fd);
+    struct Resolved { pid_t pid = 0; std::string how; };
+    Resolved resolve_target(const Actor& caller, pid_t nspid, const std::string& path);
+    void finalize(Iter it, const char* why, uint64_t end_ts);
+    nlohmann::json target_json(const Correlation& c);
+    nlohmann::json attacher_json(const Correlation& c);
+    std::string own_rule(const Correlation& c, bool* is_self);
+
+    CorrelatorConfig cfg_;
+    Deps d_;
+    std::list<Correlation> open_;        // oldest first
+    CorrelatorStats stats_;
+
+    struct OwnExpect { std::string rule; uint64_t since_ns = 0; uint64_t done_ns = 0; };
+    std::mutex own_mu_;
+    std::map<pid_t, OwnExpect> own_;     // guarded by own_mu_
+};
+
+}  // namespace jvmwatch::daemon

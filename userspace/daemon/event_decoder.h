@@ -1,0 +1,105 @@
+// Raw ring-buffer records (include/jvmwatch/events.h) -> typed C++ records.  Every
+// record is size-checked against its struct before a byte of it is read, and strings
+// are cut at their fixed capacity, so a short or corrupt record is rejected and counted
+// instead of decoded as garbage.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "jvmwatch/events.h"
+
+namespace jvmwatch::daemon {
+
+// The common header: the task that caused the event.
+struct Actor {
+    uint64_t ts_ns = 0;     // CLOCK_MONOTONIC
+    uint32_t cpu = 0;
+    pid_t pid = 0;          // tgid, host namespace
+    pid_t tid = 0;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    uint64_t cgroup_id = 0;
+    uint32_t mntns = 0;
+    uint32_t pidns = 0;
+    pid_t nspid = 0;
+    pid_t ppid = 0;
+    std::string comm;
+};
+
+struct ExecRecord {
+    Actor who;
+    pid_t old_pid = 0;
+    uint64_t start_ticks = 0;   // /proc/PID/stat field 22 units
+    std::string filename;
+    std::vector<std::string> args;
+    bool args_truncated = false;
+};
+struct ExitRecord {
+    Actor who;
+    uint32_t exit_code = 0;     // wait(2) status encoding
+    uint64_t start_ticks = 0;
+};
+struct ThreadNameRecord {
+    Actor who;
+    uint32_t milestone = 0;     // enum jw_milestone
+    std::string name;
+};
+struct SigquitRecord {
+    Actor who;                  // the sender
+    pid_t target_pid = 0;
+    pid_t target_tid = 0;
+    pid_t target_nspid = 0;
+    int32_t result = 0;
+    uid_t target_uid = 0;
+    uint32_t si_code = 0;
+    std::string target_comm;
+};
+struct ConnectRecord {
+    Actor who;
+    pid_t target_nspid = 0;     // N of .java_pid<N>, 0 if unparsable
+    int32_t fd = -1;
+    std::string path;
+};
+struct TriggerRecord {
+    Actor who;
+    pid_t target_nspid = 0;     // N of .attach_pid<N>
+    std::string path;
+};
+struct SockDataRecord {
+    Actor who;
+    bool is_write = true;       // JW_EV_SOCK_WRITE (request) or JW_EV_SOCK_READ (reply)
+    int32_t fd = -1;
+    std::string data;
+    uint32_t total_len = 0;     // bytes the syscall moved; > data.size() means truncated
+};
+struct SockCloseRecord {
+    Actor who;
+    int32_t fd = -1;
+};
+
+using Record = std::variant<ExecRecord, ExitRecord, ThreadNameRecord, SigquitRecord,
+                            ConnectRecord, TriggerRecord, SockDataRecord, SockCloseRecord>;
+
+enum class DecodeError { none, too_short, unknown_type, bad_length };
+const char* to_string(DecodeError e);
+
+// Decodes one raw record of `size` bytes.  nullopt (and *err) if it is malformed.
+std::optional<Record> decode_event(const void* data, size_t size, DecodeError* err = nullptr);
+
+const Actor& actor_of(const Record& r);
+
+// Kernel start_boottime (ns) -> clock ticks, the unit of /proc/PID/stat field 22.
+uint64_t ns_to_clock_ticks(uint64_t ns);
+// A fixed-size kernel char array as a string: up to the first NUL, at most `cap` bytes.
+std::string bounded_string(const char* buf, size_t cap);
+// N of ".java_pid<N>" or ".attach_pid<N>" as the last path component; 0 if no match.
+pid_t pid_from_socket_name(const std::string& path, const std::string& prefix);
+
+}  // namespace jvmwatch::daemon

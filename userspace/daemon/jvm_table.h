@@ -1,0 +1,54 @@
+// The JVMs the daemon knows, keyed by host pid (checked against start time): identity
+// from jvm::inspect() plus cgroup, container and namespaces.  Bounded; evictions counted.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "attach/jvm_process.h"
+#include "userspace/daemon/lru_map.h"
+
+namespace jvmwatch::daemon {
+
+struct JvmInfo {
+    jvm::JvmProcess proc;            // pid, nspid, start time, exe, cmdline, main, jdk, user
+    std::string cgroup;
+    std::string container_id;
+    uint32_t pidns = 0;
+    uint32_t mntns = 0;
+    std::string detected_by;         // "exec", "vm_thread", "scan"
+    uint64_t exec_ts_ns = 0;         // kernel time of the exec, 0 if not seen
+    uint32_t milestones = 0;         // bit per enum jw_milestone seen
+};
+
+// How the table learns what a pid is (jvm::inspect in the daemon, fixtures in tests).
+using JvmInspector = std::function<std::optional<jvm::JvmProcess>(pid_t)>;
+
+class JvmTable {
+public:
+    explicit JvmTable(size_t capacity) : table_(capacity) {}
+
+    JvmInfo& put(JvmInfo info) { return table_.put(info.proc.pid, std::move(info)); }
+    JvmInfo* find(pid_t pid) { return table_.get(pid); }
+    const JvmInfo* peek(pid_t pid) const { return table_.peek(pid); }
+    // The JVM whose pid inside pid namespace `pidns` is `nspid` (pidns 0: any namespace).
+    const JvmInfo* find_by_nspid(uint32_t pidns, pid_t nspid) const;
+    bool erase(pid_t pid) { return table_.erase(pid); }
+    std::vector<pid_t> pids() const;
+
+    size_t size() const { return table_.size(); }
+    uint64_t evictions() const { return table_.evictions(); }
+
+private:
+    LruMap<pid_t, JvmInfo> table_;
+};
+
+// True if an exec of `filename` starts a java launcher (.../bin/java).
+bool is_java_launcher(const std::string& filename);
+
+}  // namespace jvmwatch::daemon

@@ -1,0 +1,66 @@
+// Recent processes, keyed by pid and checked against their start time, so that the
+// identity of a short-lived attacher (jattach lives ~3 ms) outlives it.  Filled from
+// every exec event; a pid first seen in another event is read from /proc once.
+// Bounded (LRU); evictions are counted.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "userspace/daemon/event_decoder.h"
+#include "userspace/daemon/identity_cache.h"
+#include "userspace/daemon/lru_map.h"
+
+namespace jvmwatch::daemon {
+
+struct ProcessInfo {
+    pid_t pid = 0;
+    uint64_t start_ticks = 0;        // 0 if unknown
+    pid_t ppid = 0;
+    pid_t nspid = 0;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    uint32_t pidns = 0;
+    uint32_t mntns = 0;
+    uint64_t cgroup_id = 0;
+    std::string comm;
+    std::string exe;                 // exec filename, or /proc/PID/exe
+    std::vector<std::string> cmdline;
+    std::string cgroup;              // v2 path
+    std::string container_id;
+    enum class Source { exec, proc, event } source = Source::event;
+    bool exited = false;
+};
+const char* to_string(ProcessInfo::Source s);
+
+class ProcessTable {
+public:
+    ProcessTable(std::string proc_root, size_t capacity, CgroupPathCache* cgroups);
+
+    // An exec replaces what was known of the pid.
+    const ProcessInfo& on_exec(const ExecRecord& e);
+    // The entry for the actor of an event: from the table, else /proc (once), else the
+    // event header alone.
+    const ProcessInfo& ensure(const Actor& who);
+    // Looks a pid up, reading /proc once if it is not in the table; nullptr if unknown.
+    const ProcessInfo* find_or_read(pid_t pid);
+    const ProcessInfo* find(pid_t pid) const { return table_.peek(pid); }
+    void mark_exited(pid_t pid);
+
+    size_t size() const { return table_.size(); }
+    size_t capacity() const { return table_.capacity(); }
+    uint64_t evictions() const { return table_.evictions(); }
+    uint64_t proc_reads() const { return proc_reads_; }
+
+private:
+    bool read_proc(pid_t pid, ProcessInfo* out);
+    std::string proc_root_;
+    LruMap<pid_t, ProcessInfo> table_;
+    CgroupPathCache* cgroups_;
+    uint64_t proc_reads_ = 0;
+};
+
+}  // namespace jvmwatch::daemon
