@@ -1,0 +1,307 @@
+// attach::run(): vet the target, bring up its listener safely, exchange one request.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "attach/exchange.h"
+#include "attach/handshake.h"
+#include "attach/jvm_process.h"
+#include "attach/protocol.h"
+#include "attach/route.h"
+#include "jvmwatch/attach.h"
+
+namespace jvmwatch::attach {
+
+namespace {
+
+// One attach; holds the state the steps share.
+class Session {
+public:
+    Session(pid_t pid, const Request& req, const Options& opt)
+        : pid_(pid), req_(req), opt_(opt), t0_(io::now_ns()),
+          deadline_(t0_ + int64_t(opt.timeout.count()) * 1000000) {}
+
+    Result run();
+
+private:
+    Result& fail(Outcome o, std::string detail) {
+        r_.outcome = o;
+        r_.detail = std::move(detail);
+        return r_;
+    }
+    void log(const std::string& s) const {
+        if (opt_.on_log) opt_.on_log(s);
+    }
+    Outcome choose_protocol();
+    Outcome ensure_listener(ino_t stale_ino);
+    struct Sent {
+        Outcome outcome = Outcome::ok;
+        bool missing = false;  // no socket, or a stale one (refused)
+        bool stale = false;
+    };
+    Sent send(const Request& req, int version, bool stream, std::string* raw);
+    Outcome negotiate(Sent* s);
+    Result& done(Outcome o);
+    Outcome map_status(const io::Exchanged& x, const std::string& what);
+
+    pid_t pid_;
+    const Request& req_;
+    const Options& opt_;
+    int64_t t0_, deadline_;
+    Result r_;
+    jvm::JvmProcess t_;
+    std::string host_path_;
+    RouteBuilder route_;
+    TriggerFile trigger_;
+    std::unique_ptr<PidFd> pidfd_;
+    int version_ = 1;
+};
+
+Outcome Session::choose_protocol() {
+    std::string v1err = protocol::v1_limit_error(req_);
+    if (opt_.protocol == 1 && !v1err.empty()) {
+        r_.detail = v1err;
+        return Outcome::invalid_request;
+    }
+    version_ = opt_.protocol == 2 || !v1err.empty() ? 2 : 1;
+    if (version_ == 2) {
+        std::string v2err = protocol::v2_limit_error(req_);
+        if (!v2err.empty()) {
+            r_.detail = v2err;
+            return Outcome::invalid_request;
+        }
+    }
+    return Outcome::ok;
+}
+
+// Brings up the attach listener: the caller saw no socket (or only a stale one).
+Outcome Session::ensure_listener(ino_t stale_ino) {
+    std::string detail;
+    Outcome o;
+    if (t_.flags.reduce_signal_usage) {
+        // -Xrs: the listener starts at VM init and a SIGQUIT would kill the JVM.
+        log("-Xrs: not signalling; waiting for the listener started at VM init");
+        o = wait_for_socket(host_path_, t_.euid, stale_ino, *pidfd_, deadline_, &detail);
+        if (o == Outcome::timed_out)
+            detail = "the JVM runs with -Xrs: its attach socket is missing and a signal would "
+                     "kill it, so none was sent";
+        if (o != Outcome::ok) r_.detail = detail;
+        return o;
+    }
+    o = wait_until_signal_safe(opt_.proc_root, t_, *pidfd_, deadline_, &detail, opt_.on_log);
+    if (o != Outcome::ok) {
+        r_.detail = detail;
+        return o;
+    }
+    std::string why = trigger_.create(opt_.proc_root, t_);
+    if (!why.empty()) {
+        // Without a trigger the JVM would print a thread dump instead of attaching.
+        r_.detail = why + "; not signalling";
+        return Outcome::unsafe_target;
+    }
+    log("trigger file " + (trigger_.path().empty() ? std::string("(existing)") : trigger_.path()));
+    int e = pidfd_->send_signal(SIGQUIT);
+    if (e == ESRCH) {
+        r_.detail = "the JVM exited before it could be signalled";
+        return Outcome::target_exited;
+    }
+    if (e != 0) {
+        r_.detail = std::string("cannot signal the JVM: ") + strerror(e);
+        return e == EPERM ? Outcome::permission_denied : Outcome::system_error;
+    }
+    r_.signalled = true;
+    log("sent SIGQUIT; waiting for " + host_path_);
+    o = wait_for_socket(host_path_, t_.euid, stale_ino, *pidfd_, deadline_, &detail);
+    if (o != Outcome::ok) r_.detail = detail;
+    else log("socket appeared after " + std::to_string((io::now_ns() - t0_) / 1000) + " us");
+    return o;
+}
+
+Outcome Session::map_status(const io::Exchanged& x, const std::string& what) {
+    using io::XStatus;
+    std::string err = x.err ? std::string(": ") + strerror(x.err) : "";
+    switch (x.status) {
+        case XStatus::ok: return Outcome::ok;
+        case XStatus::no_socket:
+        case XStatus::refused: return Outcome::ok;  // handled by the caller
+        case XStatus::denied:
+            r_.detail = "permission denied connecting to " + route_.route().socket_path;
+            return Outcome::permission_denied;
+        case XStatus::setns_failed:
+            r_.detail = "cannot enter the JVM's namespaces (needs CAP_SYS_ADMIN)";
+            return Outcome::permission_denied;
+        case XStatus::setid_failed:
+            r_.detail = "cannot switch to the JVM's uid " + std::to_string(t_.euid) + "/gid " +
+                        std::to_string(t_.egid);
+            return Outcome::permission_denied;
+        case XStatus::timed_out:
+            r_.detail = "the JVM did not complete " + what + " within " +
+                        std::to_string(opt_.timeout.count()) + " ms";
+            return Outcome::timed_out;
+        case XStatus::watch_fired:
+            r_.detail = "the JVM exited during " + what;
+            return Outcome::target_exited;
+        case XStatus::io_error:
+            r_.detail = std::string(io::describe(x.status)) + err;
+            return Outcome::system_error;
+        case XStatus::child_failed:
+            r_.detail = std::string(io::describe(x.status)) + err;
+            return Outcome::system_error;
+    }
+    return Outcome::system_error;
+}
+
+// One exchange.  With `raw`, the reply bytes are returned unparsed (negotiation);
+// otherwise they are parsed into r_.
+Session::Sent Session::send(const Request& req, int version, bool stream, std::string* raw) {
+    Sent s;
+    std::string bytes = version == 2 ? protocol::encode_v2(req) : protocol::encode_v1(req);
+    protocol::ReplyParser parser(req.op);
+    auto on_data = [&](std::string_view d) {
+        if (raw) {
+            raw->append(d);
+            return;
+        }
+        std::string_view out = parser.feed(d);
+        if (stream && opt_.on_output && !out.empty()) opt_.on_output(out);
+    };
+    auto x = io::exchange(route_.route(), bytes, deadline_, pidfd_->fd(), on_data);
+    if (x.forked) log("exchange ran in a forked child (namespaces/credentials)");
+    if (x.status == io::XStatus::no_socket || x.status == io::XStatus::refused) {
+        s.missing = true;
+        s.stale = x.status == io::XStatus::refused;
+        return s;
+    }
+    s.outcome = map_status(x, req.op);
+    if (s.outcome != Outcome::ok || raw) return s;
+    parser.finish(&r_);
+    if (opt_.on_output) r_.output.clear();
+    s.outcome = r_.outcome;
+    if (s.outcome == Outcome::protocol_error && !r_.jvm_code && pidfd_->exited()) {
+        r_.detail = "the JVM exited before replying";
+        s.outcome = Outcome::target_exited;
+    } else if (s.outcome == Outcome::protocol_error && !r_.jvm_code) {
+        r_.detail += " (the JVM rejects oversize requests and peers without its uid/gid)";
+    }
+    return s;
+}
+
+// v1 `getversion options`: does the JVM speak v2?
+Outcome Session::negotiate(Sent* s) {
+    std::string raw;
+    *s = send(protocol::getversion_request(), 1, false, &raw);
+    if (s->missing || s->outcome != Outcome::ok) return s->outcome;
+    bool streaming = false;
+    auto v = protocol::parse_getversion(raw, &streaming);
+    if (!v) {
+        r_.detail = "malformed reply to getversion: '" + raw.substr(0, 40) + "'";
+        return Outcome::protocol_error;
+    }
+    log("getversion: protocol " + std::to_string(*v) + (streaming ? " streaming" : ""));
+    if (*v < 2) {
+        r_.detail = protocol::v1_limit_error(req_) +
+                    ", and this JVM supports only protocol v1 (v2 needs JDK 24+)";
+        return Outcome::invalid_request;
+    }
+    return Outcome::ok;
+}
+
+Result& Session::done(Outcome o) {
+    r_.outcome = o;
+    r_.protocol = version_;
+    r_.elapsed_ms = double(io::now_ns() - t0_) / 1e6;
+    if (o != Outcome::ok && o != Outcome::jvm_error && o != Outcome::agent_error &&
+        o != Outcome::dynamic_loading_disabled)
+        log(std::string(to_string(o)) + ": " + r_.detail);
+    return r_;
+}
+
+Result Session::run() {
+    if (pid_ <= 0) {
+        r_.detail = "invalid pid " + std::to_string(pid_);
+        return done(Outcome::no_such_process);
+    }
+    auto t = jvm::inspect(opt_.proc_root, pid_);
+    if (!t) {
+        r_.detail = "no process with pid " + std::to_string(pid_);
+        return done(Outcome::no_such_process);
+    }
+    t_ = std::move(*t);
+    std::string who = "pid " + std::to_string(pid_) + " (" + t_.status.name + ")";
+    if (t_.status.state == 'Z' || t_.status.state == 'X') {
+        r_.detail = who + " has exited (zombie)";
+        return done(Outcome::target_exited);
+    }
+    if (t_.kind == jvm::Kind::openj9) {
+        r_.detail = who + " is an OpenJ9 JVM, which uses a different attach mechanism; not signalled";
+        return done(Outcome::not_a_jvm);
+    }
+    if (t_.kind != jvm::Kind::hotspot) {
+        r_.detail = who + " is not a Java VM (no libjvm.so mapped, exe " +
+                    (t_.exe.empty() ? "unknown" : t_.exe) + ")";
+        return done(Outcome::not_a_jvm);
+    }
+    log(who + ": HotSpot JVM, JDK " + (t_.jdk_version.empty() ? "?" : t_.jdk_version) +
+        ", uid " + std::to_string(t_.euid) + ", nspid " + std::to_string(t_.nspid));
+    if (t_.flags.disable_attach_mechanism) {
+        r_.detail = "the JVM runs with -XX:+DisableAttachMechanism; not signalled";
+        return done(Outcome::attach_disabled);
+    }
+    if (geteuid() != 0 && geteuid() != t_.euid) {
+        r_.detail = "the JVM runs as " + t_.user + " (uid " + std::to_string(t_.euid) +
+                    "); attaching needs root or that user";
+        return done(Outcome::permission_denied);
+    }
+    if (Outcome o = choose_protocol(); o != Outcome::ok) return done(o);
+
+    pidfd_ = std::make_unique<PidFd>(pid_);
+    auto st = proc::read_stat(opt_.proc_root, pid_);
+    if (!st || st->start_time_ticks != t_.start_time_ticks) {
+        r_.detail = "pid " + std::to_string(pid_) + " exited (or was reused) while inspecting it";
+        return done(Outcome::target_exited);
+    }
+    host_path_ = host_socket_path(opt_.proc_root, t_);
+    if (auto why = route_.build(opt_.proc_root, t_, host_path_); !why.empty()) {
+        r_.detail = why;
+        return done(Outcome::permission_denied);
+    }
+    auto c = check_socket(host_path_, t_.euid);
+    if (c.state == SocketState::untrusted) {
+        r_.detail = c.detail;
+        return done(Outcome::untrusted_socket);
+    }
+    bool up = c.state == SocketState::present;
+    ino_t stale_ino = 0;
+    for (int attempt = 0;; ++attempt) {
+        if (!up) {
+            if (Outcome o = ensure_listener(stale_ino); o != Outcome::ok) return done(o);
+        }
+        Sent s;
+        if (version_ == 2 && opt_.protocol == 0) {
+            Outcome o = negotiate(&s);
+            if (!s.missing && o != Outcome::ok) return done(o);
+        }
+        if (!s.missing) s = send(req_, version_, true, nullptr);
+        if (!s.missing) return done(s.outcome);
+        if (attempt > 0) {
+            r_.detail = "the attach socket vanished or refused connections after the handshake";
+            return done(Outcome::protocol_error);
+        }
+        // No listener behind the socket (a stale one of a dead JVM): run the handshake.
+        log(s.stale ? "stale socket (connection refused): running the handshake"
+                    : "socket vanished: running the handshake");
+        if (s.stale) stale_ino = c.ino;
+        up = false;
+    }
+}
+
+}  // namespace
+
+Result run(pid_t pid, const Request& request, const Options& options) {
+    return Session(pid, request, options).run();
+}
+
+}  // namespace jvmwatch::attach
