@@ -67,6 +67,9 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/vmlinux.h $(wildcard bpf/*.h include/jvmwa
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+# Keep the skeletons and objects: make would delete them as intermediates.
+.PRECIOUS: $(BUILD)/bpf/%.bpf.o $(BUILD)/gen/%.skel.h
+
 $(BUILD)/gen/%.skel.h: $(BUILD)/bpf/%.bpf.o | $(BUILD)/gen
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@

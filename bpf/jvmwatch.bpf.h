@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Maps, rodata tunables and small helpers shared by the jvmwatch BPF programs.
+ * Included once, by bpf/jvmwatch.bpf.c (one object, one skeleton).
+ */
+#ifndef JVMWATCH_BPF_H
+#define JVMWATCH_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+#include "jvmwatch/events.h"
+
+#define JW_AF_UNIX  1
+#define JW_O_CREAT  0100
+#define JW_SIGQUIT  3
+#define JW_SUN_PATH 108
+
+/* Tunables, set by userspace before load (skeleton rodata). */
+const volatile __u32 jw_exec_parent_filter = 0;  /* emit execs of this tgid's children only */
+const volatile bool jw_deep = false;              /* deep mode programs are loaded */
+const volatile bool jw_connect_via_syscall = false; /* connect events from sys_enter_connect */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);   /* resized by userspace before load */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, JW_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+/* tgids whose whole-group exit is reported: JVMs and attachers. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);     /* resized by userspace before load */
+	__type(key, __u32);
+	__type(value, __u8);
+} tracked SEC(".maps");
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	if (v)
+		*v += 1;
+}
+
+/* Reserve or count the loss: nothing is dropped silently. */
+static __always_inline void *reserve(__u64 size)
+{
+	void *e = bpf_ringbuf_reserve(&events, size, 0);
+	if (!e)
+		stat_inc(JW_STAT_RINGBUF_DROPS);
+	return e;
+}
+
+static __always_inline void submit(void *e)
+{
+	bpf_ringbuf_submit(e, 0);
+	stat_inc(JW_STAT_EVENTS);
+}
+
+static __always_inline void track(__u32 tgid)
+{
+	__u8 one = 1;
+	long err = bpf_map_update_elem(&tracked, &tgid, &one, BPF_NOEXIST);
+	if (err && err != -17 /* EEXIST */)
+		stat_inc(JW_STAT_TRACKED_FULL);
+}
+
+static __always_inline bool is_tracked(__u32 tgid)
+{
+	return bpf_map_lookup_elem(&tracked, &tgid) != 0;
+}
+
+/* tgid as seen in the task's own pid namespace, and that namespace's inode. */
+static __always_inline void task_nspid(struct task_struct *t, __u32 *nspid, __u32 *pidns)
+{
+	struct pid *p = BPF_CORE_READ(t, group_leader, thread_pid);
+	unsigned int level = BPF_CORE_READ(p, level);
+	struct upid up = {};
+
+	bpf_core_read(&up, sizeof(up), &p->numbers[level & 31]);
+	*nspid = up.nr;
+	*pidns = up.ns ? BPF_CORE_READ(up.ns, ns.inum) : 0;
+}
+
+/* The common header, describing task `t` (normally current). */
+static __always_inline void fill_hdr(struct jw_event_hdr *h, __u32 type, struct task_struct *t)
+{
+	h->type = type;
+	h->cpu = bpf_get_smp_processor_id();
+	h->ts_ns = bpf_ktime_get_ns();
+	h->pid = BPF_CORE_READ(t, tgid);
+	h->tid = BPF_CORE_READ(t, pid);
+	h->uid = BPF_CORE_READ(t, cred, euid.val);
+	h->gid = BPF_CORE_READ(t, cred, egid.val);
+	h->cgroup_id = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+	h->mntns = BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
+	task_nspid(t, &h->nspid, &h->pidns);
+	h->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	BPF_CORE_READ_STR_INTO(&h->comm, t, comm);
+}
+
+/* strlen within the first `max` bytes (max < JW_PATH_LEN).  Breaks only: linear states. */
+static __always_inline __u32 bounded_strlen(const char *s, __u32 max)
+{
+	__u32 len = 0;
+
+	for (__u32 i = 0; i < JW_PATH_LEN - 1; i++) {
+		if (i >= max || s[i] == 0)
+			break;
+		len = i + 1;
+	}
+	return len;
+}
+
+/*
+ * Whether the file-name part of s[0..len) (after the last '/', or from `start`) is
+ * exactly <prefix><1-10 digits>; the number goes to *num.  Works backwards from the end
+ * so that no loop depends on where the last '/' is: the verifier sees only loops that
+ * break, never a state per slash position.
+ */
+static __always_inline bool match_pid_name(const char *s, __u32 len, __u32 start,
+					   const char *prefix, __u32 plen, __u32 *num)
+{
+	__u64 v = 0, mul = 1;
+	__u32 digits = 0;
+
+	for (__u32 i = 0; i < 10; i++) {
+		if (i >= len)
+			break;
+		char c = s[(len - 1 - i) & (JW_PATH_LEN - 1)];
+		if (c < '0' || c > '9')
+			break;
+		v += (__u64)(c - '0') * mul;
+		mul *= 10;
+		digits++;
+	}
+	if (digits == 0 || len < start + plen + digits || v > 0x7fffffff)
+		return false;
+	__u32 p = len - digits - plen;
+	for (__u32 i = 0; i < 12; i++) {
+		if (i >= plen)
+			break;
+		if (s[(p + i) & (JW_PATH_LEN - 1)] != prefix[i])
+			return false;
+	}
+	if (p != start && s[(p - 1) & (JW_PATH_LEN - 1)] != '/')
+		return false;
+	*num = (__u32)v;
+	return true;
+}
+
+#endif /* JVMWATCH_BPF_H */
