@@ -35,8 +35,10 @@ static __always_inline struct jw_exec_event *exec_begin(struct task_struct *t)
 	if (jw_exec_parent_filter && BPF_CORE_READ(t, real_parent, tgid) != jw_exec_parent_filter)
 		return 0;
 	struct jw_exec_event *e = reserve(sizeof(*e));
-	if (!e)
+	if (!e) {
+		stat_inc(JW_STAT_EXEC_DROPS);
 		return 0;
+	}
 	fill_hdr(&e->hdr, JW_EV_EXEC, t);
 	e->start_time_ns = BPF_CORE_READ(t, start_boottime);
 	e->filename[0] = 0;

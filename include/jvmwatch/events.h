@@ -154,6 +154,7 @@ enum jw_stat {
 	JW_STAT_RINGBUF_DROPS = 0,  /* bpf_ringbuf_reserve failed: event lost, counted */
 	JW_STAT_EVENTS        = 1,  /* events submitted */
 	JW_STAT_TRACKED_FULL  = 2,  /* tracked-pid map full: a JVM's exit may be missed */
+	JW_STAT_EXEC_DROPS    = 3,  /* the subset of RINGBUF_DROPS that were exec events */
 	JW_STAT_MAX           = 4,
 };
 

@@ -320,6 +320,7 @@ Stats Observer::stats() const {
     st.ringbuf_drops = sum(JW_STAT_RINGBUF_DROPS);
     st.events = sum(JW_STAT_EVENTS);
     st.tracked_full = sum(JW_STAT_TRACKED_FULL);
+    st.exec_drops = sum(JW_STAT_EXEC_DROPS);
     return st;
 }
 

@@ -59,6 +59,7 @@ struct Stats {
     uint64_t ringbuf_drops = 0;   // JW_STAT_RINGBUF_DROPS: reserve failed, event lost
     uint64_t events = 0;          // JW_STAT_EVENTS: submitted by the kernel
     uint64_t tracked_full = 0;    // JW_STAT_TRACKED_FULL: tracked map full
+    uint64_t exec_drops = 0;      // JW_STAT_EXEC_DROPS: the exec events among ringbuf_drops
     uint64_t received = 0;        // events the consumer passed to the callback
     uint64_t malformed = 0;       // records too short / unknown type (skipped, counted)
 };
