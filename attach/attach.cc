@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 
+#include "attach/conversation.h"
 #include "attach/exchange.h"
 #include "attach/handshake.h"
 #include "attach/jvm_process.h"
@@ -27,25 +29,15 @@ public:
     Result run();
 
 private:
-    Result& fail(Outcome o, std::string detail) {
-        r_.outcome = o;
-        r_.detail = std::move(detail);
-        return r_;
-    }
     void log(const std::string& s) const {
-        if (opt_.on_log) opt_.on_log(s);
+        if (!opt_.on_log) return;
+        char stamp[32];
+        snprintf(stamp, sizeof stamp, "[%8.3f ms] ", double(io::now_ns() - t0_) / 1e6);
+        opt_.on_log(stamp + s);
     }
     Outcome choose_protocol();
     Outcome ensure_listener(ino_t stale_ino);
-    struct Sent {
-        Outcome outcome = Outcome::ok;
-        bool missing = false;  // no socket, or a stale one (refused)
-        bool stale = false;
-    };
-    Sent send(const Request& req, int version, bool stream, std::string* raw);
-    Outcome negotiate(Sent* s);
     Result& done(Outcome o);
-    Outcome map_status(const io::Exchanged& x, const std::string& what);
 
     pid_t pid_;
     const Request& req_;
@@ -116,97 +108,8 @@ Outcome Session::ensure_listener(ino_t stale_ino) {
     log("sent SIGQUIT; waiting for " + host_path_);
     o = wait_for_socket(host_path_, t_.euid, stale_ino, *pidfd_, deadline_, &detail);
     if (o != Outcome::ok) r_.detail = detail;
-    else log("socket appeared after " + std::to_string((io::now_ns() - t0_) / 1000) + " us");
+    else log("socket appeared");
     return o;
-}
-
-Outcome Session::map_status(const io::Exchanged& x, const std::string& what) {
-    using io::XStatus;
-    std::string err = x.err ? std::string(": ") + strerror(x.err) : "";
-    switch (x.status) {
-        case XStatus::ok: return Outcome::ok;
-        case XStatus::no_socket:
-        case XStatus::refused: return Outcome::ok;  // handled by the caller
-        case XStatus::denied:
-            r_.detail = "permission denied connecting to " + route_.route().socket_path;
-            return Outcome::permission_denied;
-        case XStatus::setns_failed:
-            r_.detail = "cannot enter the JVM's namespaces (needs CAP_SYS_ADMIN)";
-            return Outcome::permission_denied;
-        case XStatus::setid_failed:
-            r_.detail = "cannot switch to the JVM's uid " + std::to_string(t_.euid) + "/gid " +
-                        std::to_string(t_.egid);
-            return Outcome::permission_denied;
-        case XStatus::timed_out:
-            r_.detail = "the JVM did not complete " + what + " within " +
-                        std::to_string(opt_.timeout.count()) + " ms";
-            return Outcome::timed_out;
-        case XStatus::watch_fired:
-            r_.detail = "the JVM exited during " + what;
-            return Outcome::target_exited;
-        case XStatus::io_error:
-            r_.detail = std::string(io::describe(x.status)) + err;
-            return Outcome::system_error;
-        case XStatus::child_failed:
-            r_.detail = std::string(io::describe(x.status)) + err;
-            return Outcome::system_error;
-    }
-    return Outcome::system_error;
-}
-
-// One exchange.  With `raw`, the reply bytes are returned unparsed (negotiation);
-// otherwise they are parsed into r_.
-Session::Sent Session::send(const Request& req, int version, bool stream, std::string* raw) {
-    Sent s;
-    std::string bytes = version == 2 ? protocol::encode_v2(req) : protocol::encode_v1(req);
-    protocol::ReplyParser parser(req.op);
-    auto on_data = [&](std::string_view d) {
-        if (raw) {
-            raw->append(d);
-            return;
-        }
-        std::string_view out = parser.feed(d);
-        if (stream && opt_.on_output && !out.empty()) opt_.on_output(out);
-    };
-    auto x = io::exchange(route_.route(), bytes, deadline_, pidfd_->fd(), on_data);
-    if (x.forked) log("exchange ran in a forked child (namespaces/credentials)");
-    if (x.status == io::XStatus::no_socket || x.status == io::XStatus::refused) {
-        s.missing = true;
-        s.stale = x.status == io::XStatus::refused;
-        return s;
-    }
-    s.outcome = map_status(x, req.op);
-    if (s.outcome != Outcome::ok || raw) return s;
-    parser.finish(&r_);
-    if (opt_.on_output) r_.output.clear();
-    s.outcome = r_.outcome;
-    if (s.outcome == Outcome::protocol_error && !r_.jvm_code && pidfd_->exited()) {
-        r_.detail = "the JVM exited before replying";
-        s.outcome = Outcome::target_exited;
-    } else if (s.outcome == Outcome::protocol_error && !r_.jvm_code) {
-        r_.detail += " (the JVM rejects oversize requests and peers without its uid/gid)";
-    }
-    return s;
-}
-
-// v1 `getversion options`: does the JVM speak v2?
-Outcome Session::negotiate(Sent* s) {
-    std::string raw;
-    *s = send(protocol::getversion_request(), 1, false, &raw);
-    if (s->missing || s->outcome != Outcome::ok) return s->outcome;
-    bool streaming = false;
-    auto v = protocol::parse_getversion(raw, &streaming);
-    if (!v) {
-        r_.detail = "malformed reply to getversion: '" + raw.substr(0, 40) + "'";
-        return Outcome::protocol_error;
-    }
-    log("getversion: protocol " + std::to_string(*v) + (streaming ? " streaming" : ""));
-    if (*v < 2) {
-        r_.detail = protocol::v1_limit_error(req_) +
-                    ", and this JVM supports only protocol v1 (v2 needs JDK 24+)";
-        return Outcome::invalid_request;
-    }
-    return Outcome::ok;
 }
 
 Result& Session::done(Outcome o) {
@@ -279,21 +182,30 @@ Result Session::run() {
         if (!up) {
             if (Outcome o = ensure_listener(stale_ino); o != Outcome::ok) return done(o);
         }
-        Sent s;
-        if (version_ == 2 && opt_.protocol == 0) {
-            Outcome o = negotiate(&s);
-            if (!s.missing && o != Outcome::ok) return done(o);
+        Conversation::Params p;
+        p.protocol_option = opt_.protocol;
+        p.deadline_ns = deadline_;
+        p.watch_fd = pidfd_->fd();
+        p.timeout_ms = long(opt_.timeout.count());
+        p.on_output = opt_.on_output;
+        if (opt_.on_log) p.log = [this](const std::string& s) { log(s); };
+        Conversation conv(route_.route(), std::move(p));
+        bool stale = false;
+        if (conv.talk(req_, &r_, &stale)) {
+            if (r_.outcome == Outcome::protocol_error && !r_.jvm_code && pidfd_->exited()) {
+                r_.detail = "the JVM exited before replying";
+                return done(Outcome::target_exited);
+            }
+            return done(r_.outcome);
         }
-        if (!s.missing) s = send(req_, version_, true, nullptr);
-        if (!s.missing) return done(s.outcome);
         if (attempt > 0) {
             r_.detail = "the attach socket vanished or refused connections after the handshake";
             return done(Outcome::protocol_error);
         }
         // No listener behind the socket (a stale one of a dead JVM): run the handshake.
-        log(s.stale ? "stale socket (connection refused): running the handshake"
+        log(stale ? "stale socket (connection refused): running the handshake"
                     : "socket vanished: running the handshake");
-        if (s.stale) stale_ino = c.ino;
+        if (stale) stale_ino = c.ino;
         up = false;
     }
 }

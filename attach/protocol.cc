@@ -24,6 +24,16 @@ std::optional<int> parse_int(std::string_view s) {
     return v;
 }
 
+// libinstrument's codes (InvocationAdapter.c) for `load instrument`.
+std::string agent_code_meaning(int code) {
+    switch (code) {
+        case 100: return " (agent jar missing, unreadable or without Agent-Class)";
+        case 101: return " (agent jar not on the class path)";
+        case 102: return " (the agent's agentmain threw)";
+    }
+    return "";
+}
+
 std::string first_line(std::string_view s) {
     while (!s.empty() && s.front() == '\n') s.remove_prefix(1);
     auto nl = s.find('\n');
@@ -158,8 +168,7 @@ void ReplyParser::finish(Result* r) const {
         } else {
             r->outcome = Outcome::agent_error;
             r->detail = "the agent failed to load: return code " + std::to_string(*agent) +
-                        (*agent == 100 ? " (java agent jar could not be loaded or agentmain threw)"
-                                       : "");
+                        agent_code_meaning(*agent);
         }
         return;
     }

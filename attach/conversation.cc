@@ -1,0 +1,125 @@
+#include "attach/conversation.h"
+
+#include <cstring>
+
+#include "attach/protocol.h"
+
+namespace jvmwatch::attach {
+
+Outcome Conversation::map_status(const io::Exchanged& x, const std::string& what,
+                                 Result* r) const {
+    using io::XStatus;
+    std::string err = x.err ? std::string(": ") + strerror(x.err) : "";
+    switch (x.status) {
+        case XStatus::ok:
+        case XStatus::no_socket:
+        case XStatus::refused: return Outcome::ok;  // the caller looks at these
+        case XStatus::denied:
+            r->detail = "permission denied connecting to " + route_.socket_path;
+            return Outcome::permission_denied;
+        case XStatus::setns_failed:
+            r->detail = "cannot enter the JVM's namespaces (needs CAP_SYS_ADMIN)";
+            return Outcome::permission_denied;
+        case XStatus::setid_failed:
+            r->detail = "cannot switch to the JVM's uid " + std::to_string(route_.euid) +
+                        "/gid " + std::to_string(route_.egid);
+            return Outcome::permission_denied;
+        case XStatus::timed_out:
+            r->detail = "the JVM did not answer " + what + " within " +
+                        std::to_string(p_.timeout_ms) + " ms";
+            return Outcome::timed_out;
+        case XStatus::watch_fired:
+            r->detail = "the JVM exited during " + what;
+            return Outcome::target_exited;
+        case XStatus::io_error:
+        case XStatus::child_failed:
+            r->detail = std::string(io::describe(x.status)) + err;
+            return Outcome::system_error;
+    }
+    return Outcome::system_error;
+}
+
+// One exchange.  With `raw`, the reply bytes are returned unparsed (negotiation);
+// otherwise they are parsed into *r and output streams to on_output.
+Conversation::Sent Conversation::send(const Request& req, int version, std::string* raw,
+                                      Result* r) {
+    Sent s;
+    std::string bytes = version == 2 ? protocol::encode_v2(req) : protocol::encode_v1(req);
+    protocol::ReplyParser parser(req.op);
+    auto on_data = [&](std::string_view d) {
+        if (raw) {
+            raw->append(d);
+            return;
+        }
+        std::string_view out = parser.feed(d);
+        if (p_.on_output && !out.empty()) p_.on_output(out);
+    };
+    auto x = io::exchange(route_, bytes, p_.deadline_ns, p_.watch_fd, on_data);
+    if (x.forked && p_.log) p_.log("exchange ran in a forked child (namespaces/credentials)");
+    if (x.status == io::XStatus::no_socket || x.status == io::XStatus::refused) {
+        s.missing = true;
+        s.stale = x.status == io::XStatus::refused;
+        return s;
+    }
+    s.outcome = map_status(x, req.op, r);
+    if (s.outcome != Outcome::ok || raw) return s;
+    parser.finish(r);
+    if (p_.on_output) r->output.clear();
+    s.outcome = r->outcome;
+    if (s.outcome == Outcome::protocol_error && !r->jvm_code)
+        r->detail += " (the JVM rejects oversize requests and peers without its uid/gid)";
+    return s;
+}
+
+bool Conversation::talk(const Request& req, Result* r, bool* stale) {
+    *stale = false;
+    std::string v1err = protocol::v1_limit_error(req);
+    int version = p_.protocol_option == 2 || !v1err.empty() ? 2 : 1;
+    r->protocol = version;
+    if (p_.protocol_option == 1 && !v1err.empty()) {
+        r->outcome = Outcome::invalid_request;
+        r->detail = v1err;
+        return true;
+    }
+    if (version == 2) {
+        if (auto v2err = protocol::v2_limit_error(req); !v2err.empty()) {
+            r->outcome = Outcome::invalid_request;
+            r->detail = v2err;
+            return true;
+        }
+    }
+    if (version == 2 && p_.protocol_option == 0) {
+        std::string raw;
+        Sent s = send(protocol::getversion_request(), 1, &raw, r);
+        if (s.missing) {
+            *stale = s.stale;
+            return false;
+        }
+        if (s.outcome != Outcome::ok) {
+            r->outcome = s.outcome;
+            return true;
+        }
+        bool streaming = false;
+        auto v = protocol::parse_getversion(raw, &streaming);
+        if (!v) {
+            r->outcome = Outcome::protocol_error;
+            r->detail = "malformed reply to getversion: '" + raw.substr(0, 40) + "'";
+            return true;
+        }
+        if (p_.log) p_.log("getversion: protocol " + std::to_string(*v) + (streaming ? " streaming" : ""));
+        if (*v < 2) {
+            r->outcome = Outcome::invalid_request;
+            r->detail = v1err + ", and this JVM supports only protocol v1 (v2 needs JDK 24+)";
+            return true;
+        }
+    }
+    Sent s = send(req, version, nullptr, r);
+    if (s.missing) {
+        *stale = s.stale;
+        return false;
+    }
+    r->outcome = s.outcome;
+    return true;
+}
+
+}  // namespace jvmwatch::attach

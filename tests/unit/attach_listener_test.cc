@@ -1,0 +1,257 @@
+// The conversation layer against a simulated attach listener in a temp dir: v1, v2
+// negotiation, malformed replies, a listener that never answers, one that closes early,
+// stale and missing sockets, and the forked-child path.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "attach/conversation.h"
+#include "attach/exchange.h"
+#include "tests/common/support.h"
+
+namespace jvmwatch::attach {
+namespace {
+
+using namespace std::string_literals;
+
+enum class Mode { answer, never, close_early, trickle };
+struct Step {
+    Mode mode;
+    std::string reply;
+};
+
+int bound_socket(const std::string& path) {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ADD_FAILURE() << "bind " << path << ": " << strerror(errno);
+        return -1;
+    }
+    return fd;
+}
+
+// True once `b` holds a whole v1 or v2 request.
+bool request_complete(const std::string& b) {
+    if (b.empty()) return false;
+    if (b[0] == '1') return std::count(b.begin(), b.end(), '\0') >= 5;
+    if (b[0] == '2') {
+        auto nul = b.find('\0', 2);
+        if (nul == std::string::npos) return false;
+        return b.size() >= nul + 1 + std::stoul(b.substr(2, nul - 2));
+    }
+    return true;
+}
+
+// Serves one scripted step per connection, recording each request.
+class FakeListener {
+public:
+    FakeListener(const std::string& path, std::vector<Step> steps)
+        : steps_(std::move(steps)), fd_(bound_socket(path)) {
+        listen(fd_, 5);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~FakeListener() {
+        stop_ = true;
+        shutdown(fd_, SHUT_RDWR);
+        thread_.join();
+        close(fd_);
+    }
+    std::vector<std::string> requests() {
+        std::lock_guard<std::mutex> g(mu_);
+        return requests_;
+    }
+
+private:
+    void serve() {
+        for (auto& step : steps_) {
+            int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+            if (c < 0) return;
+            std::string req;
+            char buf[4096];
+            while (!request_complete(req)) {
+                ssize_t n = read(c, buf, sizeof buf);
+                if (n <= 0) break;
+                req.append(buf, size_t(n));
+            }
+            {
+                std::lock_guard<std::mutex> g(mu_);
+                requests_.push_back(req);
+            }
+            if (step.mode == Mode::answer) {
+                (void)!write(c, step.reply.data(), step.reply.size());
+            } else if (step.mode == Mode::trickle) {
+                for (char ch : step.reply) {
+                    (void)!write(c, &ch, 1);
+                    usleep(1000);
+                }
+            } else if (step.mode == Mode::never) {
+                while (!stop_) usleep(2000);
+            }
+            close(c);
+        }
+    }
+    std::vector<Step> steps_;
+    int fd_;
+    std::atomic<bool> stop_{false};
+    std::mutex mu_;
+    std::vector<std::string> requests_;
+    std::thread thread_;
+};
+
+struct Harness {
+    test::TempDir dir{"jw-attach-listener"};
+    io::Route route;
+    std::string streamed;
+    Harness() { route.socket_path = dir.file(".java_pid1"); }
+    Conversation::Params params(int protocol = 0, int timeout_ms = 5000) {
+        Conversation::Params p;
+        p.protocol_option = protocol;
+        p.deadline_ns = io::now_ns() + int64_t(timeout_ms) * 1000000;
+        p.timeout_ms = timeout_ms;
+        p.on_output = [this](std::string_view s) { streamed.append(s); };
+        return p;
+    }
+};
+
+TEST(AttachListenerSim, V1Ok) {
+    Harness h;
+    FakeListener l(h.route.socket_path, {{Mode::answer, "0\nOpenJDK 64-Bit Server VM\n"}});
+    Result r;
+    bool stale = true;
+    ASSERT_TRUE(Conversation(h.route, h.params()).talk({"jcmd", {"VM.version"}}, &r, &stale));
+    EXPECT_FALSE(stale);
+    EXPECT_EQ(r.outcome, Outcome::ok) << r.detail;
+    EXPECT_EQ(r.protocol, 1);
+    EXPECT_EQ(h.streamed, "OpenJDK 64-Bit Server VM\n");
+    EXPECT_EQ(l.requests(), (std::vector<std::string>{"1\0jcmd\0VM.version\0\0\0"s}));
+}
+
+TEST(AttachListenerSim, V2NegotiatedForLongRequest) {
+    Harness h;
+    FakeListener l(h.route.socket_path,
+                   {{Mode::answer, "0\n2 streaming"}, {Mode::answer, "0\nlong ok\n"}});
+    Request req{"jcmd", {std::string(2000, 'x')}};
+    Result r;
+    bool stale = false;
+    ASSERT_TRUE(Conversation(h.route, h.params()).talk(req, &r, &stale));
+    EXPECT_EQ(r.outcome, Outcome::ok) << r.detail;
+    EXPECT_EQ(r.protocol, 2);
+    auto reqs = l.requests();
+    ASSERT_EQ(reqs.size(), 2u);
+    EXPECT_EQ(reqs[0], "1\0getversion\0options\0\0\0"s);
+    EXPECT_EQ(reqs[1], "2\0" "2006\0jcmd\0"s + std::string(2000, 'x') + "\0"s);
+    EXPECT_EQ(h.streamed, "long ok\n");
+}
+
+TEST(AttachListenerSim, V2UnsupportedIsInvalidRequest) {
+    Harness h;
+    FakeListener l(h.route.socket_path,
+                   {{Mode::answer, "-1\nOperation getversion not recognized!"}});
+    Result r;
+    bool stale = false;
+    ASSERT_TRUE(Conversation(h.route, h.params()).talk({"jcmd", {"a", "b", "c", "d"}}, &r, &stale));
+    EXPECT_EQ(r.outcome, Outcome::invalid_request);
+    EXPECT_NE(r.detail.find("at most 3"), std::string::npos) << r.detail;
+    EXPECT_NE(r.detail.find("only protocol v1"), std::string::npos) << r.detail;
+    EXPECT_EQ(l.requests().size(), 1u) << "the long request itself was never sent";
+}
+
+TEST(AttachListenerSim, ForcedProtocols) {
+    Harness h;
+    {
+        Result r;
+        bool stale = false;
+        // Forced v1 with an oversize argument: refused locally, nothing sent.
+        ASSERT_TRUE(Conversation(h.route, h.params(1)).talk({"jcmd", {std::string(1025, 'a')}}, &r, &stale));
+        EXPECT_EQ(r.outcome, Outcome::invalid_request);
+    }
+    FakeListener l(h.route.socket_path, {{Mode::answer, "0\nok\n"}});
+    Result r;
+    bool stale = false;
+    ASSERT_TRUE(Conversation(h.route, h.params(2)).talk({"properties", {}}, &r, &stale));
+    EXPECT_EQ(r.outcome, Outcome::ok);
+    EXPECT_EQ(l.requests(), (std::vector<std::string>{"2\0" "11\0properties\0"s}));
+}
+
+TEST(AttachListenerSim, MalformedReplies) {
+    Harness h;
+    FakeListener l(h.route.socket_path, {{Mode::answer, "garbage without code\n"},
+                                         {Mode::answer, "0\nbanana"},
+                                         {Mode::trickle, "0\nslow but whole\n"}});
+    Result r1, r2, r3;
+    bool stale = false;
+    ASSERT_TRUE(Conversation(h.route, h.params()).talk({"properties", {}}, &r1, &stale));
+    EXPECT_EQ(r1.outcome, Outcome::protocol_error);
+    // A malformed getversion reply during negotiation.
+    ASSERT_TRUE(Conversation(h.route, h.params()).talk({"jcmd", {"a", "b", "c", "d"}}, &r2, &stale));
+    EXPECT_EQ(r2.outcome, Outcome::protocol_error);
+    EXPECT_NE(r2.detail.find("getversion"), std::string::npos);
+    ASSERT_TRUE(Conversation(h.route, h.params()).talk({"properties", {}}, &r3, &stale));
+    EXPECT_EQ(r3.outcome, Outcome::ok);
+    EXPECT_EQ(h.streamed, "slow but whole\n");
+}
+
+TEST(AttachListenerSim, NeverAnswersTimesOut) {
+    Harness h;
+    FakeListener l(h.route.socket_path, {{Mode::never, ""}});
+    Result r;
+    bool stale = false;
+    auto t0 = io::now_ns();
+    ASSERT_TRUE(Conversation(h.route, h.params(0, 300)).talk({"properties", {}}, &r, &stale));
+    EXPECT_EQ(r.outcome, Outcome::timed_out);
+    EXPECT_GE(io::now_ns() - t0, 250 * 1000000LL);
+    EXPECT_LT(io::now_ns() - t0, 5000 * 1000000LL);
+}
+
+TEST(AttachListenerSim, ClosesEarlyIsProtocolError) {
+    Harness h;
+    FakeListener l(h.route.socket_path, {{Mode::close_early, ""}});
+    Result r;
+    bool stale = false;
+    ASSERT_TRUE(Conversation(h.route, h.params()).talk({"properties", {}}, &r, &stale));
+    EXPECT_EQ(r.outcome, Outcome::protocol_error);
+    EXPECT_NE(r.detail.find("without a reply"), std::string::npos) << r.detail;
+}
+
+TEST(AttachListenerSim, MissingAndStaleSockets) {
+    Harness h;
+    Result r;
+    bool stale = true;
+    EXPECT_FALSE(Conversation(h.route, h.params()).talk({"properties", {}}, &r, &stale));
+    EXPECT_FALSE(stale);
+    int fd = bound_socket(h.route.socket_path);  // bound, never listening: refused
+    ASSERT_GE(fd, 0);
+    close(fd);
+    EXPECT_FALSE(Conversation(h.route, h.params()).talk({"properties", {}}, &r, &stale));
+    EXPECT_TRUE(stale);
+}
+
+TEST(AttachListenerSim, ForkedChildStreamsAndTimesOut) {
+    Harness h;
+    // Switching to our own ids is always allowed and forces the forked path.
+    h.route.switch_creds = true;
+    h.route.euid = geteuid();
+    h.route.egid = getegid();
+    ASSERT_TRUE(h.route.needs_fork());
+    FakeListener l(h.route.socket_path, {{Mode::answer, "0\n" + std::string(100000, 'p')},
+                                         {Mode::never, ""}});
+    Result r;
+    bool stale = false;
+    ASSERT_TRUE(Conversation(h.route, h.params()).talk({"properties", {}}, &r, &stale));
+    EXPECT_EQ(r.outcome, Outcome::ok) << r.detail;
+    EXPECT_EQ(h.streamed.size(), 100000u);
+    Result r2;
+    ASSERT_TRUE(Conversation(h.route, h.params(0, 300)).talk({"properties", {}}, &r2, &stale));
+    EXPECT_EQ(r2.outcome, Outcome::timed_out) << r2.detail;
+}
+
+}  // namespace
+}  // namespace jvmwatch::attach
