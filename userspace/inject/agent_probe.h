@@ -1,0 +1,23 @@
+// Looks at a live JVM from /proc, without attaching: is an agent file already loaded in
+// it, and is a given thread (e.g. "Signal Dispatch") there yet.
+//
+// Loaded means: the JVM holds the very file (same device and inode) open, or maps it.
+// Checked on JDK 17: a dynamically loaded java agent's jar stays open (fd) for as long as
+// the system class loader keeps it on its class path, because the agent class is loaded
+// from it; a native agent is mapped.  (Caveat: if the JVM's own class path already
+// provides the Agent-Class, the jar is never opened and this says "not loaded".)
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace jvmwatch::inject {
+
+// `file` is a path the daemon can stat (for a staged copy: /proc/PID/root/tmp/...).
+bool agent_loaded(const std::string& proc_root, pid_t pid, const std::string& file);
+
+// True if a thread of PID has this comm (15 chars at most, as the kernel keeps it).
+bool has_thread_named(const std::string& proc_root, pid_t pid, const std::string& comm);
+
+}  // namespace jvmwatch::inject

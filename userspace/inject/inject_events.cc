@@ -1,0 +1,34 @@
+#include "userspace/inject/inject_events.h"
+
+namespace jvmwatch::inject {
+
+std::string_view to_string(SkipReason r) {
+    switch (r) {
+        case SkipReason::dry_run: return "dry_run";
+        case SkipReason::excluded: return "excluded";
+        case SkipReason::attach_disabled: return "attach_disabled";
+        case SkipReason::dynamic_loading_disabled: return "dynamic_loading_disabled";
+        case SkipReason::not_hotspot: return "not_hotspot";
+        case SkipReason::already_injected: return "already_injected";
+        case SkipReason::previously_failed: return "previously_failed";
+        case SkipReason::existing: return "existing";
+        case SkipReason::rate_limited: return "rate_limited";
+        case SkipReason::overloaded: return "overloaded";
+        case SkipReason::exited: return "exited";
+    }
+    return "?";
+}
+
+nlohmann::json jvm_summary(const jvm::JvmProcess& j) {
+    return {{"pid", j.pid},   {"nspid", j.nspid},         {"start_time_ticks", j.start_time_ticks},
+            {"main", j.main}, {"user", j.user},           {"uid", j.euid},
+            {"exe", j.exe},   {"jdk_version", j.jdk_version}};
+}
+
+nlohmann::json agent_summary(const policy::Agent& a) {
+    return {{"kind", a.kind == policy::AgentKind::java ? "java" : "native"},
+            {"path", a.path},
+            {"options", a.options}};
+}
+
+}  // namespace jvmwatch::inject
