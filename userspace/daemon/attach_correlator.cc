@@ -64,7 +64,7 @@ AttachCorrelator::Iter AttachCorrelator::connected_of(pid_t attacher, int32_t fd
     Iter any = open_.end();
     for (auto it = open_.end(); it != open_.begin();) {
         --it;
-        if (it->attacher != attacher || !it->ev.connect || it->ev.close) continue;
+        if (it->attacher != attacher || !it->conn_open) continue;
         if (fd >= 0 && it->fd >= 0 && it->fd == fd) return it;
         if (any == open_.end() && (fd < 0 || it->fd < 0)) any = it;
     }
@@ -131,16 +131,22 @@ void AttachCorrelator::on_sigquit(const SigquitRecord& e) {
 
 void AttachCorrelator::on_connect(const ConnectRecord& e) {
     Resolved r = resolve_target(e.who, e.target_nspid, e.path);
-    Iter it = open_for(e.who, r.pid, e.target_nspid, true);
+    // Connections that carried no request yet (JDK clients open and close a probe
+    // connection first; without deep mode requests are never seen) merge into one
+    // record; a connection after one that carried a request starts a new record.
+    Iter it = open_.end();
+    for (auto c = open_.end(); c != open_.begin();) {
+        --c;
+        if (c->attacher != e.who.pid) continue;
+        bool same = (r.pid && c->target_pid == r.pid) ||
+                    ((!r.pid || !c->target_pid) && c->target_nspid == e.target_nspid);
+        if (!same) continue;
+        if (!c->ev.request) { it = c; break; }
+        Iter done = c;
+        ++c;
+        finalize(done, "next_connect", e.who.ts_ns);
+    }
     if (it == open_.end()) {
-        // One request per connection: a second connect ends the previous correlation.
-        for (Iter prev = open_.begin(); prev != open_.end();) {
-            Iter next = std::next(prev);
-            if (prev->attacher == e.who.pid && prev->ev.connect &&
-                ((r.pid && prev->target_pid == r.pid) || prev->target_nspid == e.target_nspid))
-                finalize(prev, "next_connect", e.who.ts_ns);
-            prev = next;
-        }
         it = create(e.who, e.who.ts_ns);
         it->target_nspid = e.target_nspid;
     }
@@ -149,6 +155,8 @@ void AttachCorrelator::on_connect(const ConnectRecord& e) {
         it->target_resolved_by = r.how;
     }
     it->ev.connect = true;
+    it->conn_open = true;
+    ++it->connects;
     it->fd = e.fd;
     it->socket_path = e.path;
     it->last_ts = e.who.ts_ns;
@@ -178,7 +186,10 @@ void AttachCorrelator::on_close(const SockCloseRecord& e) {
         return;
     }
     it->ev.close = true;
-    finalize(it, "close", e.who.ts_ns);
+    it->conn_open = false;
+    it->last_ts = e.who.ts_ns;
+    // A probe connection (no request) is followed by the real one: keep collecting.
+    if (it->ev.request) finalize(it, "close", e.who.ts_ns);
 }
 
 void AttachCorrelator::on_exit(pid_t pid, uint64_t ts_ns) {
@@ -306,7 +317,8 @@ void AttachCorrelator::finalize(Iter it, const char* why, uint64_t end_ts) {
               {"evidence",
                {{"trigger", c.ev.trigger}, {"sigquit", c.ev.sigquit}, {"connect", c.ev.connect},
                 {"request", c.ev.request}, {"reply", c.ev.reply}, {"close", c.ev.close}}},
-              {"finalized_by", why}};
+              {"finalized_by", why},
+              {"connects", c.connects}};
         if (self && !rule.empty()) ev["rule"] = rule;
         ev["outcome"] = c.ev.reply ? "replied" : c.ev.connect ? "connected" : "no_connect";
         if (!c.socket_path.empty()) ev["socket_path"] = c.socket_path;

@@ -95,6 +95,8 @@ private:
         Evidence ev;
         uint64_t first_ts = 0, last_ts = 0;
         int32_t fd = -1;
+        unsigned connects = 0;           // connections merged into this record
+        bool conn_open = false;          // a connection is open now
         std::string socket_path, trigger_path;
         int32_t signal_result = 0;
         RequestAssembler request;

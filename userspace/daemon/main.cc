@@ -1,3 +1,74 @@
-// PLACEHOLDER: replaced by the daemon.
+// jvmwatchd: watches JVMs with eBPF and writes the audit stream (docs/daemon.md).
+#include <cxxopts.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <cstdio>
-int main() { std::fprintf(stderr, "jvmwatchd: not built yet\n"); return 13; }
+#include <iostream>
+
+#include "userspace/daemon/daemon_config.h"
+#include "userspace/daemon/daemon_hooks.h"
+#include "userspace/daemon/daemon_runner.h"
+#include "userspace/inject/daemon_plugin.h"
+
+using namespace jvmwatch::daemon;
+
+int main(int argc, char** argv) {
+    spdlog::set_default_logger(spdlog::stderr_color_mt("jvmwatchd"));
+    spdlog::set_pattern("jvmwatchd: %^%l%$: %v");
+
+    cxxopts::Options cli("jvmwatchd", "Watches JVMs with eBPF and writes an audit stream (JSON Lines).");
+    cli.add_options()
+        ("config", "YAML config file (default: the embedded config)", cxxopts::value<std::string>())
+        ("deep", "deep mode: trigger files and attach request/reply bytes (slows syscalls)")
+        ("audit-log", "append the stream to this file instead of stdout", cxxopts::value<std::string>())
+        ("stats-interval", "seconds between stats events (overrides the config)", cxxopts::value<unsigned>())
+        ("record-raw", "debug: also append raw kernel events as JSON lines to FILE", cxxopts::value<std::string>())
+        ("print-default-config", "print the embedded default config and exit")
+        ("v,verbose", "debug logging")
+        ("h,help", "this help");
+    cxxopts::ParseResult args;
+    try {
+        args = cli.parse(argc, argv);
+        if (!args.unmatched().empty()) throw std::runtime_error("unexpected argument " + args.unmatched()[0]);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "jvmwatchd: %s (see --help)\n", e.what());
+        return kDaemonUsage;
+    }
+    if (args.count("help")) {
+        std::cout << cli.help() << "\nExit codes: 0 stopped by SIGTERM/SIGINT, 2 bad command line, "
+                                   "13 bad config / BPF unavailable / audit log unwritable.\n";
+        return kDaemonOk;
+    }
+    if (args.count("print-default-config")) {
+        std::cout << kDefaultConfigYaml;
+        return kDaemonOk;
+    }
+    if (args.count("verbose")) spdlog::set_level(spdlog::level::debug);
+
+    RunOptions ro;
+    std::string err;
+    std::optional<DaemonConfig> cfg;
+    auto& hooks = daemon_hooks();
+    jvmwatch::inject::install_daemon_hooks(hooks);  // the auto-attach injector (issue 4)
+    if (args.count("config")) {
+        ro.config_path = args["config"].as<std::string>();
+        ro.config_source = ro.config_path;
+        cfg = load_daemon_config(ro.config_path, hooks.parse_inject, &err);
+    } else {
+        ro.config_source = kDefaultConfigName;
+        cfg = parse_daemon_config(kDefaultConfigYaml, kDefaultConfigName, hooks.parse_inject, &err);
+    }
+    if (!cfg) {
+        spdlog::error("{}", err);
+        return kDaemonSystemError;
+    }
+    if (args.count("deep")) cfg->observer.deep = true;
+    if (args.count("audit-log")) cfg->audit.log = args["audit-log"].as<std::string>();
+    if (args.count("stats-interval")) cfg->audit.stats_interval_s = args["stats-interval"].as<unsigned>();
+    if (args.count("record-raw")) ro.record_raw = args["record-raw"].as<std::string>();
+    ro.config = std::move(*cfg);
+
+    block_daemon_signals();   // before any thread starts, so only sigtimedwait sees them
+    return run_daemon(ro);
+}

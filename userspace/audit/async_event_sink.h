@@ -1,0 +1,68 @@
+// The daemon's EventSink: emit() stamps the envelope (schema version, sequence number,
+// time, host) and queues the event; a writer thread serialises, writes and fsyncs.
+// emit() never waits for the output: when the bounded queue is full the event is
+// dropped and counted (dropped(), reported in the next stats event; the sequence
+// number gap shows where).  Control events (daemon.*, stats) get a small reserve so the
+// report of a drop is not itself dropped.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "userspace/audit/event_sink.h"
+#include "userspace/audit/log_file.h"
+
+namespace jvmwatch::audit {
+
+// Version of the event schema (docs/events.schema.json); bumped on incompatible change.
+constexpr int kSchemaVersion = 1;
+
+struct SinkOptions {
+    LogFileOptions file;
+    size_t queue_capacity = 65536;
+    // fsync after this many events or this long after the first unsynced one, whichever
+    // comes first; and always at stop.  0 events = only by time.
+    unsigned fsync_every_events = 1000;
+    unsigned fsync_interval_ms = 1000;
+    std::string host;                   // "" = gethostname()
+};
+
+class AsyncEventSink : public EventSink {
+public:
+    explicit AsyncEventSink(SinkOptions opts);
+    ~AsyncEventSink() override;   // stop()
+
+    // Opens the output and starts the writer; false and *error on failure.
+    bool start(std::string* error);
+    void emit(nlohmann::json event) override;
+    // Writes what is queued, fsyncs, joins the writer.  Idempotent.
+    void stop();
+    // Blocks until everything emitted so far is written (tests, readiness).
+    void flush();
+
+    uint64_t emitted() const;
+    uint64_t dropped() const;
+    uint64_t written() const;
+    uint64_t write_errors() const;
+    uint64_t rotations() const;
+    const std::string& host() const { return host_; }
+
+private:
+    void run();
+    SinkOptions opts_;
+    std::string host_;
+    LogFile file_;
+    mutable std::mutex mu_;
+    std::condition_variable cv_, drained_;
+    std::deque<nlohmann::json> queue_;
+    uint64_t seq_ = 0, dropped_ = 0, written_ = 0, write_errors_ = 0, rotations_ = 0;
+    uint64_t in_flight_ = 0;
+    bool stopping_ = false, started_ = false;
+    std::thread writer_;
+};
+
+}  // namespace jvmwatch::audit

@@ -1,0 +1,156 @@
+#include "userspace/daemon/daemon_config.h"
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace jvmwatch::daemon {
+
+const char* const kDefaultConfigName = "<embedded default>";
+
+const char* const kDefaultConfigYaml = R"(# jvmwatchd default configuration (embedded; see docs/daemon.md)
+audit:
+  log: ""                    # "" = stdout; else an append-only file (mode 0640)
+  fsync_interval_ms: 1000    # fsync at most this long after an event is written
+  fsync_every_events: 1000   # ... or after this many events; and always at stop
+  rotate_bytes: 104857600    # rotate the file at 100 MiB (0 = never)
+  rotate_keep: 5             # keep PATH.1 .. PATH.5
+  stats_interval_s: 60       # periodic stats event (0 = only at stop)
+  queue_capacity: 65536      # events waiting for the writer; beyond, dropped and counted
+observer:
+  deep: false                # trigger files + request/reply bytes (syscall tracepoints)
+  force_fallback: false      # use the classic tracepoints even where better hooks exist
+  ringbuf_bytes: 8388608
+  max_tracked: 16384
+correlation:
+  sigquit_window_ms: 2000    # SIGQUIT with no connect within this => thread_dump_request
+  attach_timeout_ms: 10000   # a connected attach with no close/exit is reported after this
+  max_open: 1024
+tables:
+  max_processes: 16384
+  max_jvms: 4096
+)";
+
+namespace {
+
+struct ConfigError {
+    std::string msg;
+};
+
+std::string where(const std::string& file, const YAML::Node& n) {
+    return file + ":" + std::to_string(n.Mark().line + 1);
+}
+
+[[noreturn]] void bad(const std::string& file, const YAML::Node& n, const std::string& reason) {
+    throw ConfigError{where(file, n) + ": " + reason};
+}
+
+template <class T>
+void read_scalar(const std::string& file, const std::string& key, const YAML::Node& n, T* out) {
+    if (!n.IsScalar()) bad(file, n, key + ": expected a scalar");
+    try {
+        if constexpr (std::is_same_v<T, bool>) {
+            *out = n.as<bool>();
+        } else if constexpr (std::is_same_v<T, std::string>) {
+            *out = n.as<std::string>();
+        } else {
+            std::string s = n.as<std::string>();
+            if (s.empty() || s[0] == '-') throw YAML::Exception(n.Mark(), "negative");
+            *out = n.as<T>();
+        }
+    } catch (const YAML::Exception&) {
+        if constexpr (std::is_same_v<T, bool>) bad(file, n, key + ": expected true or false");
+        else bad(file, n, key + ": expected a non-negative integer");
+    }
+}
+
+// A section: a map whose keys must all be known.
+void section(const std::string& file, const std::string& name, const YAML::Node& n,
+             const std::map<std::string, std::function<void(const std::string&, const YAML::Node&)>>& keys) {
+    if (n.IsNull()) return;
+    if (!n.IsMap()) bad(file, n, name + ": expected a mapping");
+    for (auto it = n.begin(); it != n.end(); ++it) {
+        YAML::Node key = it->first, val = it->second;
+        std::string k = key.as<std::string>();
+        auto f = keys.find(k);
+        if (f == keys.end()) bad(file, key, "unknown key \"" + name + "." + k + "\"");
+        f->second(name + "." + k, val);
+    }
+}
+
+}  // namespace
+
+std::optional<DaemonConfig> parse_daemon_config(const std::string& text, const std::string& file,
+                                                const InjectConfigHook& inject_hook,
+                                                std::string* error) {
+    DaemonConfig c;
+    c.file = file;
+    try {
+        YAML::Node root = YAML::Load(text);
+        if (root.IsNull()) return c;
+        if (!root.IsMap()) bad(file, root, "expected a mapping at the top level");
+        for (auto it = root.begin(); it != root.end(); ++it) {
+            YAML::Node key = it->first, v = it->second;
+            std::string k = key.as<std::string>();
+            auto u = [&](auto* field) {
+                return [&file, field](const std::string& key, const YAML::Node& n) { read_scalar(file, key, n, field); };
+            };
+            if (k == "audit") {
+                section(file, k, v, {{"log", u(&c.audit.log)},
+                                     {"fsync_interval_ms", u(&c.audit.fsync_interval_ms)},
+                                     {"fsync_every_events", u(&c.audit.fsync_every_events)},
+                                     {"rotate_bytes", u(&c.audit.rotate_bytes)},
+                                     {"rotate_keep", u(&c.audit.rotate_keep)},
+                                     {"stats_interval_s", u(&c.audit.stats_interval_s)},
+                                     {"queue_capacity", u(&c.audit.queue_capacity)}});
+                if (c.audit.rotate_keep == 0) bad(file, v, "audit.rotate_keep: must be at least 1");
+                if (c.audit.queue_capacity == 0) bad(file, v, "audit.queue_capacity: must be at least 1");
+            } else if (k == "observer") {
+                section(file, k, v, {{"deep", u(&c.observer.deep)},
+                                     {"force_fallback", u(&c.observer.force_fallback)},
+                                     {"ringbuf_bytes", u(&c.observer.ringbuf_bytes)},
+                                     {"max_tracked", u(&c.observer.max_tracked)}});
+                uint32_t rb = c.observer.ringbuf_bytes;
+                if (rb < 4096 || (rb & (rb - 1)) != 0)
+                    bad(file, v, "observer.ringbuf_bytes: must be a power of two >= 4096");
+            } else if (k == "correlation") {
+                section(file, k, v, {{"sigquit_window_ms", u(&c.correlation.sigquit_window_ms)},
+                                     {"attach_timeout_ms", u(&c.correlation.attach_timeout_ms)},
+                                     {"max_open", u(&c.correlation.max_open)}});
+            } else if (k == "tables") {
+                section(file, k, v, {{"max_processes", u(&c.tables.max_processes)},
+                                     {"max_jvms", u(&c.tables.max_jvms)}});
+            } else if (k == "inject") {
+                c.inject = v;
+                if (inject_hook) {
+                    std::string err;
+                    if (!inject_hook(v, file, &err)) throw ConfigError{err.empty() ? where(file, v) + ": inject: refused" : err};
+                }
+            } else {
+                bad(file, key, "unknown key \"" + k + "\"");
+            }
+        }
+    } catch (const ConfigError& e) {
+        if (error) *error = e.msg;
+        return std::nullopt;
+    } catch (const YAML::Exception& e) {
+        if (error) *error = file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg;
+        return std::nullopt;
+    }
+    return c;
+}
+
+std::optional<DaemonConfig> load_daemon_config(const std::string& path,
+                                               const InjectConfigHook& inject_hook,
+                                               std::string* error) {
+    std::ifstream in(path);
+    if (!in) {
+        if (error) *error = path + ": cannot read config file";
+        return std::nullopt;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return parse_daemon_config(ss.str(), path, inject_hook, error);
+}
+
+}  // namespace jvmwatch::daemon

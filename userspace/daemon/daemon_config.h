@@ -1,0 +1,61 @@
+// jvmwatchd's configuration (YAML): `audit:`, `observer:`, `correlation:`, `tables:`,
+// and `inject:`, which belongs to the injector and is handed to a parse hook with the
+// file name.  Unknown keys are refused with "file:line: reason".  An embedded default
+// is used when no --config is given (docs/daemon.md shows it).
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace jvmwatch::daemon {
+
+extern const char* const kDefaultConfigYaml;
+extern const char* const kDefaultConfigName;   // "<embedded default>"
+
+struct DaemonConfig {
+    std::string file;                  // where it came from
+    struct Audit {
+        std::string log;               // "" = stdout
+        uint32_t fsync_interval_ms = 1000;
+        uint32_t fsync_every_events = 1000;
+        uint64_t rotate_bytes = 100ull << 20;
+        uint32_t rotate_keep = 5;
+        uint32_t stats_interval_s = 60;
+        uint32_t queue_capacity = 65536;
+    } audit;
+    struct Observer {
+        bool deep = false;
+        bool force_fallback = false;
+        uint32_t ringbuf_bytes = 8u << 20;
+        uint32_t max_tracked = 16384;
+    } observer;
+    struct Correlation {
+        uint32_t sigquit_window_ms = 2000;
+        uint32_t attach_timeout_ms = 10000;
+        uint32_t max_open = 1024;
+    } correlation;
+    struct Tables {
+        uint32_t max_processes = 16384;
+        uint32_t max_jvms = 4096;
+    } tables;
+    YAML::Node inject;                 // null if absent
+};
+
+// Validates (and may apply) the `inject:` section; false with "file:line: reason".
+using InjectConfigHook =
+    std::function<bool(const YAML::Node& inject, const std::string& file, std::string* error)>;
+
+// Parses config text.  nullopt and *error ("file:line: reason") when malformed.
+// `inject_hook` (may be empty) gets the inject: node when one is present.
+std::optional<DaemonConfig> parse_daemon_config(const std::string& text, const std::string& file,
+                                                const InjectConfigHook& inject_hook,
+                                                std::string* error);
+std::optional<DaemonConfig> load_daemon_config(const std::string& path,
+                                               const InjectConfigHook& inject_hook,
+                                               std::string* error);
+
+}  // namespace jvmwatch::daemon

@@ -1,0 +1,214 @@
+#include "userspace/daemon/daemon_runner.h"
+
+#include <signal.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include <spdlog/spdlog.h>
+
+#include "attach/jvm_process.h"
+#include "userspace/audit/async_event_sink.h"
+#include "userspace/audit/wall_clock.h"
+#include "userspace/daemon/daemon_hooks.h"
+#include "userspace/daemon/event_processor.h"
+#include "userspace/daemon/raw_event_json.h"
+#include "userspace/observer/observer.h"
+
+namespace jvmwatch::daemon {
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+constexpr long kTickMs = 100;   // timer resolution for correlation timeouts and stats
+
+uint64_t mono_now() { return static_cast<uint64_t>(audit::monotonic_now_ns()); }
+
+audit::SinkOptions sink_options(const DaemonConfig& c) {
+    audit::SinkOptions o;
+    o.file.path = c.audit.log;
+    o.file.rotate_bytes = c.audit.rotate_bytes;
+    o.file.rotate_keep = c.audit.rotate_keep;
+    o.queue_capacity = c.audit.queue_capacity;
+    o.fsync_every_events = c.audit.fsync_every_events;
+    o.fsync_interval_ms = c.audit.fsync_interval_ms;
+    return o;
+}
+
+KernelCounters kernel_counters(const observer::Observer& obs) {
+    observer::Stats s = obs.stats();
+    return {s.events, s.ringbuf_drops, s.tracked_full, s.received, s.malformed};
+}
+
+uint32_t self_pidns(const std::string& proc_root) {
+    auto ns = proc::read_ns_inode(proc_root, getpid(), "pid");
+    return ns ? static_cast<uint32_t>(*ns) : 0;
+}
+
+}  // namespace
+
+void block_daemon_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int run_daemon(const RunOptions& opts) {
+    const DaemonConfig& cfg = opts.config;
+    auto started = std::chrono::steady_clock::now();
+    auto uptime = [&] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    };
+
+    audit::AsyncEventSink sink(sink_options(cfg));
+    std::string err;
+    if (!sink.start(&err)) {
+        spdlog::error("{}", err);
+        return kDaemonSystemError;
+    }
+
+    observer::Options oo;
+    oo.deep = cfg.observer.deep;
+    oo.force_fallback = cfg.observer.force_fallback;
+    oo.ringbuf_bytes = cfg.observer.ringbuf_bytes;
+    oo.max_tracked = cfg.observer.max_tracked;
+    // The hook line is logged below, once.
+    oo.on_log = [](std::string_view line) {
+        if (line.rfind("hooks:", 0) != 0) spdlog::info("observer: {}", line);
+    };
+    auto obs = observer::Observer::create(oo, &err);
+    if (!obs) {
+        spdlog::error("observer: {}", err);
+        sink.stop();
+        return kDaemonSystemError;
+    }
+    spdlog::info("{}", obs->hooks_line());
+
+    ProcessorConfig pc;
+    pc.proc_root = opts.proc_root;
+    pc.max_processes = cfg.tables.max_processes;
+    pc.max_jvms = cfg.tables.max_jvms;
+    pc.correlation.sigquit_window_ns = uint64_t(cfg.correlation.sigquit_window_ms) * 1'000'000;
+    pc.correlation.attach_timeout_ns = uint64_t(cfg.correlation.attach_timeout_ms) * 1'000'000;
+    pc.correlation.max_open = cfg.correlation.max_open;
+    pc.correlation.self_pid = getpid();
+    pc.correlation.host_pidns = self_pidns(opts.proc_root);
+    ProcessorDeps pd;
+    pd.sink = &sink;
+    pd.inspect = [root = opts.proc_root](pid_t pid) { return jvm::inspect(root, pid); };
+    observer::Observer* o = obs.get();
+    pd.track = [o](pid_t pid) { return o->add_tracked(pid); };
+    pd.untrack = [o](pid_t pid) { return o->remove_tracked(pid); };
+    pd.now = mono_now;
+    EventProcessor proc(pc, pd);
+
+    auto& hooks = daemon_hooks();
+    if (hooks.on_start) {
+        DaemonServices s;
+        s.sink = &sink;
+        s.own_attaches = &proc.own_attach_registry();
+        s.add_listener = [&proc](JvmListener* l) { proc.add_listener(l); };
+        s.config = &cfg;
+        s.deep = cfg.observer.deep;
+        hooks.on_start(s);
+    }
+
+    std::unique_ptr<FILE, int (*)(FILE*)> raw(nullptr, fclose);
+    if (!opts.record_raw.empty()) {
+        raw.reset(fopen(opts.record_raw.c_str(), "ae"));
+        if (!raw) {
+            spdlog::error("cannot open {}: {}", opts.record_raw, strerror(errno));
+            return kDaemonSystemError;
+        }
+    }
+    FILE* rawf = raw.get();
+    auto on_event = [&proc, rawf](const jw_event_hdr* h, size_t size) {
+        if (rawf)
+            if (auto j = raw_event_to_json(h, size))
+                fprintf(rawf, "%s\n", j->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+        proc.handle(h, size);
+    };
+    if (!obs->start(on_event, &err)) {
+        spdlog::error("observer: {}", err);
+        sink.stop();
+        return kDaemonSystemError;
+    }
+    // Scan after the observer runs, so a JVM starting in between is seen by one or both
+    // (adopt_running skips those the events already reported).
+    size_t running = proc.adopt_running(jvm::list_jvms(opts.proc_root));
+
+    nlohmann::json hooks_json = nlohmann::json::object();
+    for (const auto& h : obs->hooks()) hooks_json[std::string(observer::to_string(h.kind))] = h.hook;
+    sink.emit({{"type", "daemon.start"},
+               {"version", kVersion},
+               {"pid", getpid()},
+               {"deep", cfg.observer.deep},
+               {"config", opts.config_source},
+               {"audit_log", cfg.audit.log.empty() ? "-" : cfg.audit.log},
+               {"hooks", hooks_json},
+               {"jvms_running", running}});
+    sink.flush();
+    sd_notify(0, "READY=1");
+    spdlog::info("watching: {} JVM(s) already running; audit stream to {}", running,
+                 cfg.audit.log.empty() ? "stdout" : cfg.audit.log);
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    auto next_stats = std::chrono::steady_clock::now() + std::chrono::seconds(cfg.audit.stats_interval_s);
+    std::string stop_reason;
+    while (stop_reason.empty()) {
+        struct timespec ts{0, kTickMs * 1'000'000};
+        int sig = sigtimedwait(&set, nullptr, &ts);
+        if (sig == SIGTERM || sig == SIGINT) {
+            stop_reason = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+            break;
+        }
+        if (sig == SIGHUP) {
+            if (opts.config_path.empty()) {
+                spdlog::info("SIGHUP: running with the embedded default config; nothing to reload");
+                sink.emit({{"type", "daemon.reload"}, {"ok", true}, {"config", opts.config_source}});
+            } else {
+                std::string rerr;
+                auto fresh = load_daemon_config(opts.config_path, hooks.parse_inject, &rerr);
+                if (!fresh) {
+                    spdlog::error("reload refused, keeping the running config: {}", rerr);
+                    sink.emit({{"type", "daemon.reload"}, {"ok", false}, {"config", opts.config_source},
+                               {"error", rerr}});
+                } else {
+                    // Only inject: takes effect on reload; audit/observer need a restart.
+                    if (hooks.on_reload) hooks.on_reload(*fresh);
+                    spdlog::info("reloaded {}", opts.config_path);
+                    sink.emit({{"type", "daemon.reload"}, {"ok", true}, {"config", opts.config_source}});
+                }
+            }
+        }
+        proc.tick(mono_now());
+        if (cfg.audit.stats_interval_s && std::chrono::steady_clock::now() >= next_stats) {
+            next_stats += std::chrono::seconds(cfg.audit.stats_interval_s);
+            sink.emit(proc.stats_event(kernel_counters(*obs), sink.dropped(), false, uptime()));
+        }
+    }
+
+    sd_notify(0, "STOPPING=1");
+    spdlog::info("stopping ({})", stop_reason);
+    obs->stop();                 // drains the ring buffer, detaches the programs
+    proc.finish(mono_now());
+    if (hooks.on_stop) hooks.on_stop();
+    sink.emit(proc.stats_event(kernel_counters(*obs), sink.dropped(), true, uptime()));
+    sink.emit({{"type", "daemon.stop"}, {"pid", getpid()}, {"reason", stop_reason}, {"uptime_s", uptime()}});
+    sink.stop();                 // writes what is queued, fsyncs
+    obs.reset();
+    return kDaemonOk;
+}
+
+}  // namespace jvmwatch::daemon
