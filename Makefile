@@ -124,6 +124,22 @@ $(BUILD)/bin/%: tests/native/%.c
 	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -I$(JAVA_HOME_DIR)/include -I$(JAVA_HOME_DIR)/include/linux \
 	  $< -o $@ -ldl -lpthread
 
+# Observer benchmark programs (bench/observer_*.sh builds them; not part of `all`).
+$(BUILD)/bin/observer_bench: $(call obj,bench/observer_bench.cc) $(LIBS)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CXX) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/bin/observer_syscall_loop: bench/observer_syscall_loop.c
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror $< -o $@
+
+$(BUILD)/bin/observer_true: bench/observer_true.c
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -O2 -static $(if $(filter x86,$(ARCH)),-nostdlib) $< -o $@
+
 # ---- Java test programs and agents (tests/java/java.mk) -----------------------
 include tests/java/java.mk
 

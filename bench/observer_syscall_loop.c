@@ -1,0 +1,33 @@
+/*
+ * A syscall-heavy loop for the overhead benchmark: ITER rounds of getppid() and a 1-byte
+ * write to /dev/null.  Prints the wall time per round in ns.
+ *
+ *   observer_syscall_loop [ITER]
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+	long iter = argc > 1 ? atol(argv[1]) : 2000000;
+	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	struct timespec a, b;
+
+	if (fd < 0) {
+		perror("open /dev/null");
+		return 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (long i = 0; i < iter; i++) {
+		getppid();
+		if (write(fd, "x", 1) != 1)
+			return 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	double ns = (double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec);
+	printf("%.2f\n", ns / (double)iter);
+	return 0;
+}
