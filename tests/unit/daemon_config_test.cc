@@ -1,0 +1,76 @@
+// jvmwatchd's YAML config: embedded default, unknown keys and bad values refused with
+// file:line, the inject: section handed to the injector's hook.
+#include <gtest/gtest.h>
+
+#include "userspace/daemon/daemon_config.h"
+
+using namespace jvmwatch::daemon;
+
+TEST(DaemonConfig, EmbeddedDefaultParses) {
+    std::string err;
+    auto c = parse_daemon_config(kDefaultConfigYaml, kDefaultConfigName, {}, &err);
+    ASSERT_TRUE(c) << err;
+    EXPECT_EQ(c->audit.log, "");
+    EXPECT_FALSE(c->observer.deep);
+    EXPECT_EQ(c->correlation.sigquit_window_ms, 2000u);
+    EXPECT_EQ(c->audit.rotate_keep, 5u);
+    EXPECT_TRUE(c->inject.IsNull() || !c->inject.IsDefined());
+}
+
+TEST(DaemonConfig, ValuesAreRead) {
+    std::string err;
+    auto c = parse_daemon_config("audit:\n  log: /var/log/x.log\n  rotate_bytes: 1000\nobserver:\n  deep: true\n",
+                                 "f.yaml", {}, &err);
+    ASSERT_TRUE(c) << err;
+    EXPECT_EQ(c->audit.log, "/var/log/x.log");
+    EXPECT_EQ(c->audit.rotate_bytes, 1000u);
+    EXPECT_TRUE(c->observer.deep);
+}
+
+TEST(DaemonConfig, UnknownKeysAreRefusedWithFileAndLine) {
+    std::string err;
+    EXPECT_FALSE(parse_daemon_config("audit:\n  log: x\n  fsync_everyy: 3\n", "/etc/jw.yaml", {}, &err));
+    EXPECT_EQ(err, "/etc/jw.yaml:3: unknown key \"audit.fsync_everyy\"");
+    EXPECT_FALSE(parse_daemon_config("audit: {}\nobserverr:\n  deep: true\n", "c.yaml", {}, &err));
+    EXPECT_EQ(err, "c.yaml:2: unknown key \"observerr\"");
+}
+
+TEST(DaemonConfig, BadValuesAreRefused) {
+    std::string err;
+    EXPECT_FALSE(parse_daemon_config("observer:\n  deep: maybe\n", "c.yaml", {}, &err));
+    EXPECT_EQ(err, "c.yaml:2: observer.deep: expected true or false");
+    EXPECT_FALSE(parse_daemon_config("audit:\n  rotate_keep: -1\n", "c.yaml", {}, &err));
+    EXPECT_EQ(err, "c.yaml:2: audit.rotate_keep: expected a non-negative integer");
+    EXPECT_FALSE(parse_daemon_config("audit:\n  rotate_keep: 0\n", "c.yaml", {}, &err));
+    EXPECT_NE(err.find("rotate_keep"), std::string::npos);
+    EXPECT_FALSE(parse_daemon_config("observer:\n  ringbuf_bytes: 5000\n", "c.yaml", {}, &err));
+    EXPECT_NE(err.find("power of two"), std::string::npos);
+    EXPECT_FALSE(parse_daemon_config("audit: [1, 2]\n", "c.yaml", {}, &err));
+    EXPECT_EQ(err, "c.yaml:1: audit: expected a mapping");
+    EXPECT_FALSE(parse_daemon_config("audit:\n  log: [\n", "c.yaml", {}, &err));
+    EXPECT_EQ(err.rfind("c.yaml:", 0), 0u);
+}
+
+TEST(DaemonConfig, InjectSectionGoesToTheHookWithFileName) {
+    std::string seen_file;
+    int seen_line = -1;
+    InjectConfigHook hook = [&](const YAML::Node& n, const std::string& file, std::string* e) {
+        seen_file = file;
+        seen_line = n.Mark().line + 1;
+        if (n["rules"] && n["rules"].IsSequence() && n["rules"].size() == 0) {
+            *e = file + ":" + std::to_string(seen_line) + ": inject.rules: empty";
+            return false;
+        }
+        return true;
+    };
+    std::string err;
+    auto c = parse_daemon_config("audit: {}\ninject:\n  anything: [1, 2]\n", "p.yaml", hook, &err);
+    ASSERT_TRUE(c) << err;
+    EXPECT_EQ(seen_file, "p.yaml");
+    EXPECT_EQ(seen_line, 3);
+    EXPECT_TRUE(c->inject["anything"]);
+    EXPECT_FALSE(parse_daemon_config("inject:\n  rules: []\n", "p.yaml", hook, &err));
+    EXPECT_EQ(err, "p.yaml:2: inject.rules: empty");
+    // Without a hook nothing under inject: is refused.
+    EXPECT_TRUE(parse_daemon_config("inject:\n  whatever: 1\n", "p.yaml", {}, &err));
+}
