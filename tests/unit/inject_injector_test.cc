@@ -135,6 +135,7 @@ protected:
         d.sink = &sink_;
         d.registry = &registry_;
         d.attach = engine_.fn();
+        d.vm_initialized_thread = "";  // our fake JVMs have no such thread
         std::string err;
         auto inj = Injector::create(std::move(p), d, &err);
         EXPECT_TRUE(inj) << err;

@@ -54,12 +54,23 @@ const char* milestone_thread(int code) {
 }
 
 // Outcomes after which another try can help; the others are final (a retry after
-// agent_error would run the agent twice).
+// agent_error would run the agent twice).  jvm_error: e.g. a load that raced the end of
+// VM initialisation ("-1 java.lang.NullPointerException"): the agent did not run.
 bool retryable(attach::Outcome o) {
     using O = attach::Outcome;
     return o == O::timed_out || o == O::protocol_error || o == O::system_error ||
-           o == O::unsafe_target;
+           o == O::unsafe_target || o == O::jvm_error;
 }
+
+// Measured on JDK 17: a `load` served between "Signal Dispatch" and the end of VM
+// initialisation (initPhase3: no system class loader yet) fails with a
+// NullPointerException in about half the starts; once the "VM Periodic Task Thread"
+// (started at the end of Threads::create_vm) exists, it succeeds: see
+// InjectorDeps::vm_initialized_thread.
+// If that thread never shows up (another JVM build), attach anyway after this long.
+constexpr auto kMaxInitWait = std::chrono::milliseconds(2000);
+// A timer in case no further thread event arrives while in init_wait.
+constexpr auto kInitRecheck = std::chrono::milliseconds(250);
 
 // Outcomes where the JVM may have loaded the agent although we saw no success.
 bool maybe_loaded(attach::Outcome o) {
@@ -191,6 +202,13 @@ void Injector::on_jvm_milestone(pid_t pid, uint64_t start_time_ticks, int milest
     Tracked* t = track({pid, start_time_ticks});
     if (!t) return;  // table full: on_jvm_started reports it
     t->milestones[milestone] = true;
+    if (t->phase == Phase::init_wait) {
+        // Any new JVM thread may be the one that marks the end of VM initialisation.
+        t->phase = Phase::scheduled;
+        JvmKey k = t->key;
+        if (!workers_.post([this, k] { attach_job(k); })) t->phase = Phase::init_wait;
+        return;
+    }
     maybe_schedule(*t);
 }
 
@@ -347,10 +365,29 @@ void Injector::attach_job(JvmKey k) {
     const policy::Rule* rule = nullptr;
     uint64_t exec_ts = 0;
     uint32_t attempt = 0;
+    bool vm_initialized = deps_.vm_initialized_thread.empty() ||
+                          has_thread_named(deps_.proc_root, k.pid, deps_.vm_initialized_thread);
     {
         std::lock_guard<std::mutex> lock(mu_);
         Tracked* t = find(k);
         if (!t || t->phase != Phase::scheduled) return;
+        if (!vm_initialized) {
+            auto now = Clock::now();
+            if (!t->init_wait_since) t->init_wait_since = now;
+            if (now - *t->init_wait_since < kMaxInitWait) {
+                t->phase = Phase::init_wait;
+                workers_.post([this, k] {
+                    {
+                        std::lock_guard<std::mutex> l(mu_);
+                        Tracked* w = find(k);
+                        if (!w || w->phase != Phase::init_wait) return;
+                        w->phase = Phase::scheduled;
+                    }
+                    attach_job(k);
+                }, now + kInitRecheck);
+                return;
+            }
+        }
         auto next = limiter_.acquire();
         auto now = Clock::now();
         if (next > now) {

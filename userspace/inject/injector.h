@@ -40,6 +40,9 @@ struct InjectorDeps {
     std::string proc_root = "/proc";
     size_t max_tracked = 8192;                      // JVMs followed at once
     size_t queue_capacity = 4096;                   // per queue
+    // The thread whose presence says VM initialisation is over (a java agent load
+    // before that fails on JDK 17); "" = don't wait (tests with fake JVMs).
+    std::string vm_initialized_thread = "VM Periodic Tas";
 };
 
 struct InjectorStats {
@@ -71,7 +74,9 @@ public:
     InjectorStats stats() const;
 
 private:
-    enum class Phase { unknown, deciding, waiting, scheduled, attaching, finished };
+    // waiting: for the rule's milestone; init_wait: Signal Dispatch is up but the VM is
+    // still initialising (a load now fails), re-checked at the JVM's next thread event.
+    enum class Phase { unknown, deciding, waiting, scheduled, init_wait, attaching, finished };
     struct Tracked {
         JvmKey key;
         std::optional<jvm::JvmProcess> jvm;
@@ -83,6 +88,7 @@ private:
         const policy::Rule* rule = nullptr;
         uint32_t attempts = 0;
         std::optional<TimedQueue::Clock::time_point> rate_wait_since;
+        std::optional<TimedQueue::Clock::time_point> init_wait_since;
     };
 
     Injector(std::shared_ptr<const policy::Policy> policy, InjectorDeps deps,

@@ -6,7 +6,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 // A java agent that proves it ran and what options it got: for options
-// "marker=FILE[,anything]" it appends "AGENT <System.nanoTime()> <options>" to FILE.
+// "marker=FILE[,anything]" it appends "AGENT <System.nanoTime()> <pid> <options>" to FILE.
 // Append, so a test can count loads (exactly once = one line).
 public class MarkerAgent {
     public static void agentmain(String options, Instrumentation inst) throws Exception {
@@ -27,7 +27,8 @@ public class MarkerAgent {
             System.err.println("MarkerAgent: no marker= option in '" + options + "'");
             return;
         }
-        Files.writeString(Path.of(file), "AGENT " + t + " " + options + "\n",
+        Files.writeString(Path.of(file),
+                "AGENT " + t + " " + ProcessHandle.current().pid() + " " + options + "\n",
                 StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
 }
