@@ -190,6 +190,7 @@ Result Session::run() {
         p.on_output = opt_.on_output;
         if (opt_.on_log) p.log = [this](const std::string& s) { log(s); };
         Conversation conv(route_.route(), std::move(p));
+        ino_t tried_ino = check_socket(host_path_, t_.euid).ino;
         bool stale = false;
         if (conv.talk(req_, &r_, &stale)) {
             if (r_.outcome == Outcome::protocol_error && !r_.jvm_code && pidfd_->exited()) {
@@ -198,14 +199,16 @@ Result Session::run() {
             }
             return done(r_.outcome);
         }
-        if (attempt > 0) {
+        if (attempt >= 2) {
             r_.detail = "the attach socket vanished or refused connections after the handshake";
             return done(Outcome::protocol_error);
         }
-        // No listener behind the socket (a stale one of a dead JVM): run the handshake.
+        // No listener behind the socket: a stale one of a dead JVM, or (JDK 17) the socket
+        // of a listener started by a very early SIGQUIT that VM init then deleted as
+        // "stale".  The JVM restarts its listener on the next trigger + SIGQUIT.
         log(stale ? "stale socket (connection refused): running the handshake"
                     : "socket vanished: running the handshake");
-        if (stale) stale_ino = c.ino;
+        if (stale) stale_ino = tried_ino;
         up = false;
     }
 }

@@ -66,9 +66,18 @@ TriggerFile::~TriggerFile() {
 std::string TriggerFile::create(const std::string& proc_root, const jvm::JvmProcess& t) {
     std::string name = "/.attach_pid" + std::to_string(t.nspid);
     std::string base = proc_root + "/" + std::to_string(t.pid);
+    // The JVM looks at <cwd>/.attach_pid<nspid> first and only if that is absent at
+    // <tmp>/.attach_pid<nspid>.  We write to its /tmp: at startup HotSpot briefly chdirs
+    // into /tmp/hsperfdata_<user>, and a trigger put into "the cwd" then is never seen
+    // (measured: the SIGQUIT then prints a thread dump).  A file the JVM would see first
+    // in its cwd must be owned by its user or root, or /tmp is never consulted.
+    std::string in_cwd = base + "/cwd" + name;
+    struct stat st;
+    if (stat(in_cwd.c_str(), &st) == 0 && st.st_uid != t.euid && st.st_uid != 0)
+        return in_cwd + " exists and is owned by uid " + std::to_string(st.st_uid) +
+               " (planted?); the JVM would ignore our trigger";
     std::string why;
-    for (const std::string& dir : {base + "/cwd", base + "/root/tmp"}) {
-        std::string path = dir + name;
+    for (const std::string& path : {base + "/root/tmp" + name, in_cwd}) {
         int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd >= 0) {
             // The JVM honours a trigger owned by its euid or by root; in a user namespace
@@ -85,12 +94,9 @@ std::string TriggerFile::create(const std::string& proc_root, const jvm::JvmProc
         }
         int e = errno;
         if (e == EEXIST) {
-            // Someone else's attach in progress, or a planted file: the JVM looks at the
-            // cwd file first and ignores the rest, so only a well-owned one is usable.
-            struct stat st;
-            if (stat(path.c_str(), &st) == 0 && (st.st_uid == t.euid || st.st_uid == 0))
-                return "";
-            return path + " exists and is not owned by the target's user";
+            // Another attach in progress, or a planted file: usable only if well owned.
+            if (stat(path.c_str(), &st) == 0 && (st.st_uid == t.euid || st.st_uid == 0)) return "";
+            return path + " exists and is not owned by the JVM's user (planted?)";
         }
         why = path + ": " + strerror(e);
     }
@@ -130,16 +136,15 @@ Outcome wait_until_signal_safe(const std::string& proc_root, const jvm::JvmProce
             *detail = "the JVM exited before the attach";
             return Outcome::target_exited;
         }
-        if (st->sig_ign & kSigQuitBit) {
-            *detail = "SIGQUIT is ignored by the JVM (SigIgn); a signal would not start the "
-                      "attach listener, so none is sent";
-            return Outcome::unsafe_target;
-        }
         if (st->sig_cgt & kSigQuitBit) return Outcome::ok;
-        // No handler yet: the default action of SIGQUIT would kill the JVM.  A JVM
-        // exec'd a moment ago installs it within milliseconds; wait for that.
+        // Not caught yet: the default action of SIGQUIT would kill the JVM, and an
+        // inherited "ignore" (a background job of a shell) would swallow it.  A JVM
+        // exec'd a moment ago installs its handler within milliseconds; wait for that.
         if (age_seconds(proc_root, t) > kYoungSeconds) {
-            *detail = "the JVM has no SIGQUIT handler (SigCgt); a signal would kill it";
+            *detail = (st->sig_ign & kSigQuitBit)
+                          ? "SIGQUIT is ignored by the JVM (SigIgn); a signal would not start "
+                            "the attach listener, so none is sent"
+                          : "the JVM has no SIGQUIT handler (SigCgt); a signal would kill it";
             return Outcome::unsafe_target;
         }
         if (!logged && log) {
