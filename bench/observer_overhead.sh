@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Overhead of the observer on a syscall-heavy loop (getppid + 1-byte write to /dev/null):
 # without observer, default mode, deep mode, alternated in one run for ROUNDS rounds.
-# Reports the median ns per loop round of each and the slowdown against the baseline.
+# Reports the median CPU ns per loop round (the loop's own user+system time, so other
+# tenants of a shared machine disturb it less) and the slowdown against the baseline.
 # Root.  Usage: bench/observer_overhead.sh [ROUNDS] [ITER]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,13 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(
 mb=$(median "${base[@]}"); md=$(median "${def[@]}"); mp=$(median "${deep[@]}")
 minof() { printf '%s\n' "$@" | sort -g | head -1; }
 echo "overhead: best ns/round: none=$(minof "${base[@]}") default=$(minof "${def[@]}") deep=$(minof "${deep[@]}")"
+# Per-round ratios against the same round's baseline: robust to load that drifts.
+rd=(); rp=()
+for k in "${!base[@]}"; do
+  rd+=("$(awk -v a="${def[$k]}" -v b="${base[$k]}" 'BEGIN {print (a-b)/b*100}')")
+  rp+=("$(awk -v a="${deep[$k]}" -v b="${base[$k]}" 'BEGIN {print (a-b)/b*100}')")
+done
+echo "overhead: median of per-round slowdowns: default $(median "${rd[@]}")%  deep $(median "${rp[@]}")%"
 awk -v b="$mb" -v d="$md" -v p="$mp" -v n="$rounds" -v i="$iter" 'BEGIN {
   printf "overhead: %d rounds x %d iterations (getppid + write 1B /dev/null)\n", n, i
   printf "overhead: median ns/round: none=%.1f default=%.1f deep=%.1f\n", b, d, p

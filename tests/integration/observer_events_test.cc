@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <map>
 #include <string>
 
 #include "tests/common/support.h"
@@ -150,35 +151,49 @@ TEST(ObserverEvents, JcmdConnectShowsPathAndCaller) {
     }));
 }
 
-TEST(ObserverEvents, ConnectToOtherUnixSocketsIsNotReportedAndNeverBlocked) {
+TEST(ObserverEvents, KernelMatchesJavaPidNamesInEveryFormAndNeverBlocks) {
     JW_REQUIRE_ROOT();
     EventRecorder rec;
     ASSERT_TRUE(rec.ok()) << rec.error();
     TempDir dir;
-    // A real listening socket named like a near-miss, and one named exactly right: the
-    // connect must succeed for both (observe, never block); only the second is reported.
+    // Real listening sockets; each connect must succeed (observe, never block).  Names
+    // 4242-4245 match (absolute, relative, abstract, via /proc/self/root); the others are
+    // near misses the kernel must not report.
     std::string script =
         "import socket,os,sys\n"
-        "d=sys.argv[1]\n"
-        "for n in ['.java_pidx1','.java_pid4242']:\n"
-        "  p=os.path.join(d,n); s=socket.socket(socket.AF_UNIX); s.bind(p); s.listen(1)\n"
-        "  c=socket.socket(socket.AF_UNIX); c.connect(p); c.close(); s.close()\n"
+        "d=sys.argv[1]; os.chdir(d)\n"
+        "def conn(bind_to, connect_to):\n"
+        "  s=socket.socket(socket.AF_UNIX); s.bind(bind_to); s.listen(1)\n"
+        "  c=socket.socket(socket.AF_UNIX); c.connect(connect_to); c.close(); s.close()\n"
+        "for n in ['.java_pidx1','.java_pid12.tmp','x.java_pid5','.java_pid','.java_pid4242']:\n"
+        "  conn(os.path.join(d,n), os.path.join(d,n))\n"
+        "conn('.java_pid4243', '.java_pid4243')\n"
+        "conn('\\0.java_pid4244', '\\0.java_pid4244')\n"
+        "conn(os.path.join(d,'.java_pid4245'), '/proc/self/root'+os.path.join(d,'.java_pid4245'))\n"
         "print('ok')\n";
     std::string out;
     ASSERT_EQ(run_command({"python3", "-c", script, dir.path()}, &out), 0) << out;
     EXPECT_NE(out.find("ok"), std::string::npos);
-    auto ev = rec.wait_for([&](const RecordedEvent& e) {
+    auto mine = [&](const RecordedEvent& e) {
         auto* c = e.as<jw_connect_event>();
         return c && c->hdr.ppid == static_cast<uint32_t>(getpid());
-    });
-    ASSERT_TRUE(ev);
-    EXPECT_EQ(ev->as<jw_connect_event>()->target_pid, 4242u);
-    EXPECT_EQ(obs::fixed_string(ev->as<jw_connect_event>()->path), dir.path() + "/.java_pid4242");
-    EXPECT_EQ(rec.matching([&](const RecordedEvent& e) {
-                     auto* c = e.as<jw_connect_event>();
-                     return c && c->hdr.ppid == static_cast<uint32_t>(getpid());
-                 }).size(),
-              1u);
+    };
+    ASSERT_TRUE(rec.wait_for([&](const RecordedEvent& e) {
+        return mine(e) && e.as<jw_connect_event>()->target_pid == 4245;
+    }));
+    std::map<uint32_t, std::string> got;
+    for (const auto& e : rec.matching(mine)) {
+        auto* c = e.as<jw_connect_event>();
+        got[c->target_pid] = obs::fixed_string(c->path);
+    }
+    std::map<uint32_t, std::string> want = {
+        {4242, dir.path() + "/.java_pid4242"},
+        {4243, ".java_pid4243"},
+        {4244, "@.java_pid4244"},
+        {4245, "/proc/self/root" + dir.path() + "/.java_pid4245"},
+    };
+    EXPECT_EQ(got, want);
+    EXPECT_EQ(rec.matching(mine).size(), 4u);
 }
 
 TEST(ObserverEvents, AddTrackedReportsExitOfAnyProcess) {

@@ -135,7 +135,7 @@ struct Observer::Impl {
         while (!stopping.load(std::memory_order_acquire)) {
             int n = ring_buffer__poll(rb.get(), 100);
             if (n < 0 && n != -EINTR) {
-                log("observer: ring buffer poll failed: " + errstr(n));
+                log("ring buffer poll failed: " + errstr(n));
                 break;
             }
         }
@@ -188,7 +188,7 @@ std::unique_ptr<Observer> Observer::create(const Options& opts, const Features& 
         std::string err;
         tracefs = ensure_tracefs("/proc", opts.tracefs_dir, &err);
         if (tracefs.empty()) return fail(err);
-        im.log("observer: mounted tracefs at " + tracefs);
+        im.log("mounted tracefs at " + tracefs);
     }
 
     im.skel.reset(jvmwatch_bpf__open());

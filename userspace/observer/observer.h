@@ -50,7 +50,8 @@ struct Options {
     std::string cgroup_root;
     // Where tracefs is (mounted there if missing and a syscall tracepoint is needed).
     std::string tracefs_dir = "/sys/kernel/tracing";
-    // One log line per notable loader step (mounting tracefs, the hook line); nullptr = quiet.
+    // One log line per notable loader step, without prefix (mounting tracefs, a failed poll,
+    // and last the hooks line that hooks_line() also returns); nullptr = quiet.
     std::function<void(std::string_view)> on_log;
 };
 
