@@ -138,6 +138,13 @@ Result Session::run() {
         r_.detail = who + " has exited (zombie)";
         return done(Outcome::target_exited);
     }
+    // Without root, another user's maps and exe are unreadable: we could not even tell
+    // whether it is a JVM, and could neither signal nor connect.
+    if (geteuid() != 0 && geteuid() != t_.euid) {
+        r_.detail = who + " runs as " + t_.user + " (uid " + std::to_string(t_.euid) +
+                    "); attaching needs root or that user";
+        return done(Outcome::permission_denied);
+    }
     if (t_.kind == jvm::Kind::openj9) {
         r_.detail = who + " is an OpenJ9 JVM, which uses a different attach mechanism; not signalled";
         return done(Outcome::not_a_jvm);
@@ -152,11 +159,6 @@ Result Session::run() {
     if (t_.flags.disable_attach_mechanism) {
         r_.detail = "the JVM runs with -XX:+DisableAttachMechanism; not signalled";
         return done(Outcome::attach_disabled);
-    }
-    if (geteuid() != 0 && geteuid() != t_.euid) {
-        r_.detail = "the JVM runs as " + t_.user + " (uid " + std::to_string(t_.euid) +
-                    "); attaching needs root or that user";
-        return done(Outcome::permission_denied);
     }
     if (Outcome o = choose_protocol(); o != Outcome::ok) return done(o);
 
