@@ -288,3 +288,27 @@ TEST(DaemonCorrelation, StopFinalisesOpenCorrelations) {
     EXPECT_EQ(attaches[0]["finalized_by"], "stop");
     EXPECT_EQ(attaches[0]["operation"], "properties");
 }
+
+TEST(DaemonCorrelation, ProcPathInsideTargetMountNamespaceIsNotAHostPid) {
+    // jattach enters the JVM's mount namespace before it connects, so /proc/1/root/...
+    // names the JVM as pid 1 of its own namespace, not host pid 1.
+    jvmwatch::daemon::CorrelatorConfig cfg;
+    cfg.host_pidns = 100;
+    cfg.host_mntns = 200;
+    Replay r(cfg);
+    using namespace std::string_literals;
+    r.feed(exec_ev(19829, 19827, "/usr/bin/java", "java\0Main\0"s, kSec, 300, 400, 1));
+    r.feed(exec_ev(19852, 1000, "/usr/bin/jattach", "jattach\0" "19829\0properties\0"s, 2 * kSec));
+    r.feed({{"kind", "sigquit"}, {"pid", 19852}, {"pidns", 100}, {"mntns", 200}, {"comm", "jattach"},
+            {"target_pid", 19829}, {"target_nspid", 1}, {"ts_ns", 2 * kSec + 100}});
+    r.feed({{"kind", "connect"}, {"pid", 19852}, {"pidns", 100}, {"mntns", 400}, {"comm", "jattach"},
+            {"target_pid", 1}, {"path", "/proc/1/root/tmp/.java_pid1"}, {"ts_ns", 2 * kSec + 200}});
+    r.feed({{"kind", "exit"}, {"pid", 19852}, {"ts_ns", 2 * kSec + 300}});
+    r.advance(5 * kSec);
+    EXPECT_TRUE(r.sink.of_type("thread_dump_request").empty());
+    auto attaches = r.sink.of_type("attach");
+    ASSERT_EQ(attaches.size(), 1u);
+    EXPECT_EQ(attaches[0]["target"]["pid"], 19829);
+    EXPECT_EQ(attaches[0]["target"]["nspid"], 1);
+    EXPECT_EQ(attaches[0]["evidence"]["sigquit"], true);
+}

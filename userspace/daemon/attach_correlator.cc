@@ -74,7 +74,11 @@ AttachCorrelator::Iter AttachCorrelator::connected_of(pid_t attacher, int32_t fd
 AttachCorrelator::Resolved AttachCorrelator::resolve_target(const Actor& caller, pid_t nspid,
                                                             const std::string& path) {
     bool caller_on_host = cfg_.host_pidns == 0 || caller.pidns == cfg_.host_pidns;
-    if (pid_t p = proc_prefix_pid(path); p && caller_on_host) return {p, "path"};
+    // /proc/<P>/... names P in the pid namespace of the /proc mounted in the caller's
+    // mount namespace: a host pid only if the caller still sees the host's mounts (jattach
+    // enters the target's mount namespace first, where /proc/1 is the JVM).
+    bool host_proc = caller_on_host && (cfg_.host_mntns == 0 || caller.mntns == cfg_.host_mntns);
+    if (pid_t p = proc_prefix_pid(path); p && host_proc) return {p, "path"};
     // The attacher already signalled a JVM whose namespace pid is N.
     for (auto it = open_.rbegin(); it != open_.rend(); ++it)
         if (it->attacher == caller.pid && it->target_pid && it->target_nspid == nspid)
@@ -96,7 +100,6 @@ AttachCorrelator::Resolved AttachCorrelator::resolve_target(const Actor& caller,
 
 void AttachCorrelator::on_trigger(const TriggerRecord& e) {
     Resolved r = resolve_target(e.who, e.target_nspid, e.path);
-    if (pid_t p = proc_prefix_pid(e.path)) r = {p, "path"};
     Iter it = open_for(e.who, r.pid, e.target_nspid, true);
     if (it == open_.end()) {
         it = create(e.who, e.who.ts_ns);

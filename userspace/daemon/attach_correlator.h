@@ -33,6 +33,7 @@ struct CorrelatorConfig {
     size_t max_open = 1024;
     pid_t self_pid = 0;                           // attaches by it or its children are "self"
     uint32_t host_pidns = 0;                      // pid namespace of the host (0: unknown)
+    uint32_t host_mntns = 0;                      // mount namespace of the host (0: unknown)
     uint64_t own_expect_ttl_ns = 120'000'000'000; // forget an announced own attach after
     size_t max_own_expected = 1024;
 };

@@ -44,9 +44,9 @@ KernelCounters kernel_counters(const observer::Observer& obs) {
     return {s.events, s.ringbuf_drops, s.tracked_full, s.received, s.malformed};
 }
 
-uint32_t self_pidns(const std::string& proc_root) {
-    auto ns = proc::read_ns_inode(proc_root, getpid(), "pid");
-    return ns ? static_cast<uint32_t>(*ns) : 0;
+uint32_t self_ns(const std::string& proc_root, const char* ns) {
+    auto ino = proc::read_ns_inode(proc_root, getpid(), ns);
+    return ino ? static_cast<uint32_t>(*ino) : 0;
 }
 
 }  // namespace
@@ -99,7 +99,8 @@ int run_daemon(const RunOptions& opts) {
     pc.correlation.attach_timeout_ns = uint64_t(cfg.correlation.attach_timeout_ms) * 1'000'000;
     pc.correlation.max_open = cfg.correlation.max_open;
     pc.correlation.self_pid = getpid();
-    pc.correlation.host_pidns = self_pidns(opts.proc_root);
+    pc.correlation.host_pidns = self_ns(opts.proc_root, "pid");
+    pc.correlation.host_mntns = self_ns(opts.proc_root, "mnt");
     ProcessorDeps pd;
     pd.sink = &sink;
     pd.inspect = [root = opts.proc_root](pid_t pid) { return jvm::inspect(root, pid); };

@@ -1,0 +1,278 @@
+// jvmwatchd end to end (root): real BPF, real JVMs, real attach tools.  The daemon runs
+// as a subprocess writing to a temp file; every line is validated against the schema.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "tests/common/support.h"
+#include "tests/integration/daemon_harness.h"
+
+using namespace jvmwatch::test;
+using nlohmann::json;
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool cmdline_has(const json& proc, const std::string& arg) {
+    for (auto& a : proc["cmdline"]) if (a == arg) return true;
+    return false;
+}
+
+// The attach record for `target` made by a process whose exe ends in `tool`.
+std::function<bool(const json&)> attach_by(const std::string& tool, pid_t target) {
+    return [=](const json& e) {
+        return e["type"] == "attach" && e["target"].value("pid", 0) == target &&
+               ends_with(e["attacher"]["exe"].get<std::string>(), tool);
+    };
+}
+
+void expect_attacher_is_our_child(const json& a, pid_t target) {
+    EXPECT_EQ(a["attacher"]["uid"], 0);
+    EXPECT_EQ(a["attacher"]["user"], "root");
+    EXPECT_EQ(a["attacher"]["ppid"], getpid()) << a.dump();
+    EXPECT_TRUE(cmdline_has(a["attacher"], std::to_string(target))) << a.dump();
+    EXPECT_EQ(a["target"]["pid"], target);
+    EXPECT_EQ(a["target"]["nspid"], target);
+    EXPECT_EQ(a["target"]["main"], "jw.daemon.Idle");
+    EXPECT_EQ(a["self"], false);
+}
+
+std::unique_ptr<Child> start_idle_jvm() {
+    auto jvm = std::make_unique<Child>(java_spec({}, "jw.daemon.Idle", {"300"}));
+    EXPECT_TRUE(jvm->wait_for_output("ready", std::chrono::seconds(60))) << jvm->output();
+    return jvm;
+}
+
+}  // namespace
+
+TEST(DaemonStream, AttachersFromOutsideAreRecorded) {
+    JW_REQUIRE_ROOT();
+    Jvmwatchd d;
+    ASSERT_TRUE(d.wait_ready()) << d.output();
+    auto jvm = start_idle_jvm();
+    pid_t pid = jvm->pid();
+    std::string p = std::to_string(pid);
+
+    ASSERT_EQ(run_command({"jcmd", p, "VM.version"}), 0);
+    auto a = d.wait_for(attach_by("/jcmd", pid));
+    ASSERT_TRUE(a) << "no attach record for jcmd";
+    expect_attacher_is_our_child(*a, pid);
+    EXPECT_EQ((*a)["attacher"]["comm"], "jcmd");
+    EXPECT_EQ((*a)["evidence"]["connect"], true);
+    EXPECT_EQ((*a)["evidence"]["sigquit"], true) << "a cold JVM needs SIGQUIT";
+
+    ASSERT_EQ(run_command({"jstack", p}), 0);
+    a = d.wait_for(attach_by("/jstack", pid));
+    ASSERT_TRUE(a) << "no attach record for jstack";
+    expect_attacher_is_our_child(*a, pid);
+    EXPECT_EQ((*a)["evidence"]["sigquit"], false) << "the listener runs already";
+
+    ASSERT_EQ(run_command({"jattach", p, "properties"}), 0);
+    a = d.wait_for(attach_by("/jattach", pid));
+    ASSERT_TRUE(a) << "no attach record for jattach";
+    expect_attacher_is_our_child(*a, pid);
+    EXPECT_EQ((*a)["attacher"]["exe"], "/usr/bin/jattach");
+    EXPECT_EQ((*a)["attacher"]["comm"], "jattach");
+    EXPECT_EQ((*a)["finalized_by"], "exit");
+
+    ASSERT_EQ(run_command({bin_path("jvmwatch"), "attach", p, "properties"}), 0);
+    a = d.wait_for(attach_by("/jvmwatch", pid));
+    ASSERT_TRUE(a) << "no attach record for jvmwatch attach";
+    EXPECT_EQ((*a)["target"]["pid"], pid);
+    EXPECT_EQ((*a)["attacher"]["uid"], 0);
+    EXPECT_TRUE(cmdline_has((*a)["attacher"], "attach"));
+
+    ASSERT_EQ(run_command({"kill", "-QUIT", p}), 0);
+    auto t = d.wait_for([&](const json& e) {
+        return e["type"] == "thread_dump_request" && e["target"].value("pid", 0) == pid;
+    });
+    ASSERT_TRUE(t) << "no thread_dump_request";
+    EXPECT_EQ((*t)["sender"]["comm"], "kill");
+    EXPECT_EQ((*t)["sender"]["ppid"], getpid());
+    EXPECT_EQ((*t)["target"]["main"], "jw.daemon.Idle");
+    EXPECT_EQ((*t)["self"], false);
+    // The SIGQUITs of jcmd's handshake were not reported as thread dumps.
+    int dumps = 0;
+    for (auto& e : d.events())
+        if (e["type"] == "thread_dump_request" && e["target"].value("pid", 0) == pid) ++dumps;
+    EXPECT_EQ(dumps, 1);
+
+    auto st = d.stop();
+    ASSERT_TRUE(st);
+    EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << d.output();
+    auto evs = d.events();
+    ASSERT_GE(evs.size(), 3u);
+    EXPECT_EQ(evs.back()["type"], "daemon.stop");
+    EXPECT_EQ(evs[evs.size() - 2]["type"], "stats");
+    EXPECT_EQ(evs[evs.size() - 2]["final"], true);
+}
+
+TEST(DaemonStream, DeepModeRecordsOperationAndArguments) {
+    JW_REQUIRE_ROOT();
+    Jvmwatchd d({"--deep"});
+    ASSERT_TRUE(d.wait_ready()) << d.output();
+    auto jvm = start_idle_jvm();
+    pid_t pid = jvm->pid();
+    std::string p = std::to_string(pid);
+
+    std::string out;
+    run_command({"jattach", p, "load", "instrument", "false", "/x.jar=a"}, &out);
+    auto a = d.wait_for(attach_by("/jattach", pid));
+    ASSERT_TRUE(a) << "no attach record";
+    expect_attacher_is_our_child(*a, pid);
+    EXPECT_EQ((*a)["operation"], "load");
+    EXPECT_EQ((*a)["args"], json({"instrument", "false", "/x.jar=a"}));
+    EXPECT_EQ((*a)["protocol"], 1);
+    EXPECT_EQ((*a)["request_complete"], true);
+    EXPECT_EQ((*a)["result_code"], 0);
+    EXPECT_NE((*a)["reply"].get<std::string>().find("return code:"), std::string::npos);
+    for (const char* k : {"trigger", "sigquit", "connect", "request", "reply", "close"})
+        EXPECT_EQ((*a)["evidence"][k], true) << k << ": " << a->dump();
+    EXPECT_EQ((*a)["finalized_by"], "close");
+
+    ASSERT_EQ(run_command({"jcmd", p, "VM.version"}), 0);
+    a = d.wait_for(attach_by("/jcmd", pid));
+    ASSERT_TRUE(a);
+    EXPECT_EQ((*a)["operation"], "jcmd");
+    EXPECT_EQ((*a)["args"][0], "VM.version");
+    EXPECT_EQ((*a)["result_code"], 0);
+}
+
+TEST(DaemonStream, JvmStartAndExitForJavaAndEmbeddedLauncher) {
+    JW_REQUIRE_ROOT();
+    Jvmwatchd d;
+    ASSERT_TRUE(d.wait_ready()) << d.output();
+    {
+        Child jvm(java_spec({}, "jw.daemon.Idle", {"1"}));
+        pid_t pid = jvm.pid();
+        auto s = d.wait_for([&](const json& e) { return e["type"] == "jvm.start" && e["jvm"]["pid"] == pid; });
+        ASSERT_TRUE(s);
+        EXPECT_EQ((*s)["detected_by"], "exec");
+        EXPECT_EQ((*s)["existing"], false);
+        EXPECT_EQ((*s)["jvm"]["main"], "jw.daemon.Idle");
+        EXPECT_EQ((*s)["jvm"]["user"], "root");
+        EXPECT_FALSE((*s)["jvm"]["jdk_version"].get<std::string>().empty());
+        auto x = d.wait_for([&](const json& e) { return e["type"] == "jvm.exit" && e["jvm"]["pid"] == pid; },
+                            std::chrono::seconds(60));
+        ASSERT_TRUE(x);
+        EXPECT_EQ((*x)["exit_code"], 0);
+    }
+    std::string launcher = bin_path("jvm_launcher");
+    if (access(launcher.c_str(), X_OK) != 0) GTEST_SKIP() << "no " << launcher;
+    Child emb(Child::Spec{{launcher, "--sleep", "2"}, {}, {}, {}, ""});
+    pid_t pid = emb.pid();
+    auto s = d.wait_for([&](const json& e) { return e["type"] == "jvm.start" && e["jvm"]["pid"] == pid; },
+                        std::chrono::seconds(60));
+    ASSERT_TRUE(s) << emb.output();
+    EXPECT_EQ((*s)["detected_by"], "vm_thread");
+    EXPECT_TRUE(ends_with((*s)["jvm"]["exe"].get<std::string>(), "/jvm_launcher"));
+    EXPECT_FALSE((*s)["jvm"]["jdk_version"].get<std::string>().empty());
+    auto x = d.wait_for([&](const json& e) { return e["type"] == "jvm.exit" && e["jvm"]["pid"] == pid; },
+                        std::chrono::seconds(60));
+    ASSERT_TRUE(x) << "embedded JVM exit not reported";
+}
+
+TEST(DaemonStream, JvmRunningBeforeTheDaemonIsReported) {
+    JW_REQUIRE_ROOT();
+    auto jvm = start_idle_jvm();
+    pid_t pid = jvm->pid();
+    Jvmwatchd d;
+    ASSERT_TRUE(d.wait_ready()) << d.output();
+    auto s = d.wait_for([&](const json& e) { return e["type"] == "jvm.start" && e["jvm"]["pid"] == pid; });
+    ASSERT_TRUE(s);
+    EXPECT_EQ((*s)["existing"], true);
+    EXPECT_EQ((*s)["detected_by"], "scan");
+    EXPECT_EQ((*s)["jvm"]["main"], "jw.daemon.Idle");
+    auto start = d.wait_for([](const json& e) { return e["type"] == "daemon.start"; });
+    EXPECT_GE((*start)["jvms_running"].get<int>(), 1);
+    // Its exit is reported too (the daemon asked the kernel to track it).
+    jvm->kill(SIGKILL);
+    jvm->wait_exit(std::chrono::seconds(10));
+    auto x = d.wait_for([&](const json& e) { return e["type"] == "jvm.exit" && e["jvm"]["pid"] == pid; });
+    ASSERT_TRUE(x);
+    EXPECT_EQ((*x)["signal"], SIGKILL);
+}
+
+TEST(DaemonStream, JvmInItsOwnPidAndMountNamespace) {
+    JW_REQUIRE_ROOT();
+    Jvmwatchd d;
+    ASSERT_TRUE(d.wait_ready()) << d.output();
+    Child::Spec spec = java_spec({}, "jw.daemon.Idle", {"300"});
+    spec.argv.insert(spec.argv.begin(),
+                     {"unshare", "--pid", "--mount", "--fork", "--mount-proc", "--kill-child"});
+    Child ns(spec);
+    ASSERT_TRUE(ns.wait_for_output("ready", std::chrono::seconds(60))) << ns.output();
+    auto s = d.wait_for([&](const json& e) {
+        return e["type"] == "jvm.start" && e["jvm"]["main"] == "jw.daemon.Idle" && e["jvm"]["nspid"] == 1 &&
+               e["jvm"]["pid"] != 1;
+    });
+    ASSERT_TRUE(s) << "no jvm.start for the namespaced JVM";
+    pid_t host_pid = (*s)["jvm"]["pid"];
+    ASSERT_EQ(run_command({"jattach", std::to_string(host_pid), "properties"}), 0);
+    auto a = d.wait_for(attach_by("/jattach", host_pid));
+    ASSERT_TRUE(a);
+    EXPECT_EQ((*a)["target"]["nspid"], 1);
+    EXPECT_EQ((*a)["target"]["pid"], host_pid);
+    EXPECT_EQ((*a)["attacher"]["ppid"], getpid());
+}
+
+TEST(DaemonStream, ExecStormIsSeenOrLossIsCounted) {
+    JW_REQUIRE_ROOT();
+    Jvmwatchd d;
+    ASSERT_TRUE(d.wait_ready()) << d.output();
+    constexpr int kRuns = 20000;
+    int failed = 0;
+    for (int i = 0; i < kRuns; ++i) {
+        pid_t c = fork();
+        if (c == 0) {
+            execl("/bin/true", "true", nullptr);
+            _exit(127);
+        }
+        int st = 0;
+        if (c < 0 || waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st) != 0) ++failed;
+    }
+    ASSERT_EQ(failed, 0);
+    auto st = d.stop();
+    ASSERT_TRUE(st);
+    EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << d.output();
+    auto evs = d.events();
+    ASSERT_FALSE(evs.empty());
+    json stats;
+    for (auto& e : evs) if (e["type"] == "stats" && e["final"] == true) stats = e;
+    ASSERT_FALSE(stats.is_null()) << "no final stats";
+    uint64_t seen = stats["userspace"]["events_exec"];
+    uint64_t lost = stats["kernel"]["ringbuf_drops"];
+    // Every exec (ours plus whatever else ran) reached userspace, or its loss is counted.
+    EXPECT_GE(seen + lost, static_cast<uint64_t>(kRuns)) << stats.dump();
+    // No gap in the stream's sequence numbers unless the writer's drops say so.
+    uint64_t prev = 0, gaps = 0;
+    for (auto& e : evs) {
+        uint64_t s = e["seq"];
+        if (prev && s != prev + 1) gaps += s - prev - 1;
+        prev = s;
+    }
+    EXPECT_EQ(gaps, stats["drops"]["sink_queue"].get<uint64_t>());
+    std::printf("exec storm: %d runs, %llu exec events seen, %llu lost in the ring buffer, %llu process evictions\n",
+                kRuns, (unsigned long long)seen, (unsigned long long)lost,
+                (unsigned long long)stats["evictions"]["processes"].get<uint64_t>());
+}
+
+TEST(DaemonStream, BadConfigIsRefusedWithFileAndLine) {
+    TempDir dir;
+    std::string cfg = dir.file("bad.yaml");
+    {
+        std::ofstream f(cfg);
+        f << "audit:\n  log: \"\"\n  rotate_everything: 1\n";
+    }
+    std::string out;
+    int rc = run_command({bin_path("jvmwatchd"), "--config", cfg}, &out);
+    EXPECT_EQ(rc, 13) << out;
+    EXPECT_NE(out.find(cfg + ":3: unknown key \"audit.rotate_everything\""), std::string::npos) << out;
+    EXPECT_EQ(run_command({bin_path("jvmwatchd"), "--no-such-flag"}, &out), 2) << out;
+}
