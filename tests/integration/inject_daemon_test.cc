@@ -1,0 +1,360 @@
+// Auto-attach end to end: build/bin/jvmwatchd with an inject: policy, real JDK 17 JVMs,
+// agents built from tests/java (jw.inject.*).  Root only.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "attach/procfs.h"
+#include "tests/common/support.h"
+
+namespace jvmwatch::test {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// JVM options that let 50 JVMs share 2 cores and start quickly.
+const std::vector<std::string> kSmallJvm = {"-Xmx32m", "-Xss256k", "-XX:TieredStopAtLevel=1",
+                                            "-XX:+UseSerialGC", "-Xshare:auto"};
+
+std::string abs_jar(const std::string& name) { return fs::canonical(java_jar(name)).string(); }
+
+// A directory outside /tmp (a JVM with a private /tmp must still see it), removed at the end.
+class SharedDir {
+public:
+    SharedDir() {
+        char tmpl[] = "/var/tmp/jw-inject.XXXXXX";
+        if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
+        path_ = tmpl;
+        chmod(path_.c_str(), 0755);
+    }
+    ~SharedDir() { std::error_code ec; fs::remove_all(path_, ec); }
+    std::string file(const std::string& n) const { return path_ + "/" + n; }
+    const std::string& path() const { return path_; }
+private:
+    std::string path_;
+};
+
+std::vector<json> read_events(const std::string& log) {
+    std::vector<json> out;
+    std::ifstream in(log);
+    std::string line;
+    while (std::getline(in, line)) {
+        auto j = json::parse(line, nullptr, false);
+        if (!j.is_discarded()) out.push_back(std::move(j));
+    }
+    return out;
+}
+
+std::vector<json> events_of(const std::string& log, const std::string& type, pid_t pid = 0) {
+    std::vector<json> out;
+    for (auto& e : read_events(log))
+        if (e.value("type", "") == type && (pid == 0 || (e.contains("jvm") && e["jvm"].value("pid", 0) == pid)))
+            out.push_back(e);
+    return out;
+}
+
+// Lines "AGENT <nanos> <pid> <options>" of the marker agent, counted per pid.
+std::map<long, int> marker_counts(const std::string& file) {
+    std::map<long, int> out;
+    std::ifstream in(file);
+    std::string word;
+    long nanos, pid;
+    std::string rest;
+    while (in >> word >> nanos >> pid && std::getline(in, rest)) ++out[pid];
+    return out;
+}
+
+class InjectDaemon : public ::testing::Test {
+protected:
+    void SetUp() override {
+        // App classes only: the agent classes must come from the agent jar (as for any
+        // real agent), so the JVM holds the jar open and a restart can confirm it.
+        fs::create_directories(dir_.file("cp/jw/inject"));
+        for (auto c : {"InjectApp", "Work", "OtherApp"})
+            fs::copy_file(java_classes() + "/jw/inject/" + c + ".class",
+                          dir_.file(std::string("cp/jw/inject/") + c + ".class"));
+        tag_ = fs::path(dir_.path()).filename().string();
+        log_ = dir_.file("audit.jsonl");
+        cfg_ = dir_.file("jvmwatchd.yaml");
+    }
+
+    // A policy whose rules only match JVMs of this test (by --tag), so concurrent runs
+    // and other JVMs on the host are left alone.
+    std::string policy(const std::string& agent_yaml, const std::string& extra_rule = "",
+                       const std::string& globals = "") {
+        return "inject:\n  state_dir: " + dir_.file("state") + "\n  max_in_flight: 2\n" + globals +
+               "  rules:\n    - name: test-rule\n      match:\n        main: {glob: \"jw.inject.InjectApp\"}\n"
+               "        args: {glob: \"" + tag_ + "\"}\n      agent: " + agent_yaml + "\n" + extra_rule;
+    }
+    std::string marker_agent(const std::string& marker, const std::string& more = "") {
+        return "{jar: " + abs_jar("inject_marker") + ", options: \"marker=" + marker + more + "\"}";
+    }
+    void write_config(const std::string& text) { std::ofstream(cfg_) << text; }
+
+    std::unique_ptr<Child> start_daemon() {
+        Child::Spec s;
+        s.argv = {bin_path("jvmwatchd"), "--config", cfg_, "--audit-log", log_};
+        auto d = std::make_unique<Child>(s);
+        EXPECT_TRUE(d->wait_for_output("watching:", std::chrono::seconds(60))) << d->output();
+        return d;
+    }
+    void stop_daemon(std::unique_ptr<Child>& d) {
+        d->kill(SIGTERM);
+        EXPECT_TRUE(d->wait_exit(std::chrono::seconds(30)));
+        d.reset();
+    }
+    std::unique_ptr<Child> start_app(const std::string& main = "jw.inject.InjectApp",
+                                     std::vector<std::string> extra = {}) {
+        Child::Spec s;
+        s.argv = {"java"};
+        for (auto& f : kSmallJvm) s.argv.push_back(f);
+        for (auto& f : extra) s.argv.push_back(f);
+        for (auto& a : std::vector<std::string>{"-cp", dir_.file("cp"), main, "--tag", tag_, "--run-ms", "120000"})
+            s.argv.push_back(a);
+        return std::make_unique<Child>(s);
+    }
+
+    SharedDir dir_;
+    std::string tag_, log_, cfg_;
+};
+
+TEST_F(InjectDaemon, MainClassRuleInjectsOnlyTheMatchingJvmAndPassesOptions) {
+    JW_REQUIRE_ROOT();
+    std::string marker = dir_.file("marker");
+    write_config(policy(marker_agent(marker, ",greeting=hello")));
+    auto d = start_daemon();
+    auto app = start_app();
+    auto other = start_app("jw.inject.OtherApp");
+    ASSERT_TRUE(eventually([&] { return events_of(log_, "inject.ok", app->pid()).size() == 1; },
+                           std::chrono::seconds(60))) << d->output();
+    ASSERT_TRUE(other->wait_for_output("READY"));
+    usleep(500 * 1000);  // room for a wrong attach to show up
+    auto counts = marker_counts(marker);
+    EXPECT_EQ(counts.size(), 1u);
+    EXPECT_EQ(counts[app->pid()], 1);
+    std::ifstream in(marker);
+    std::string line;
+    std::getline(in, line);
+    EXPECT_NE(line.find("marker=" + marker + ",greeting=hello"), std::string::npos) << line;
+    auto ok = events_of(log_, "inject.ok", app->pid())[0];
+    EXPECT_EQ(ok["rule"], "test-rule");
+    EXPECT_EQ(ok["attempts"], 1);
+    EXPECT_TRUE(ok["ms_from_exec"].is_number());
+    EXPECT_EQ(events_of(log_, "inject.matched", other->pid()).size(), 0u);
+    // The daemon's own attach is labelled with the rule in the attach record.
+    auto attaches = events_of(log_, "attach");
+    bool own = false;
+    for (auto& a : attaches)
+        if (a.value("self", false) && a.value("rule", "") == "test-rule") own = true;
+    EXPECT_TRUE(own);
+    EXPECT_TRUE(app->alive());
+    EXPECT_TRUE(other->alive());
+    EXPECT_EQ(app->output().find("Full thread dump"), std::string::npos);
+    stop_daemon(d);
+}
+
+TEST_F(InjectDaemon, JavassistAgentTracesApplicationMethods) {
+    JW_REQUIRE_ROOT();
+    write_config(policy("{jar: " + abs_jar("inject_trace") + ", options: \"class=jw.inject.Work\"}"));
+    auto d = start_daemon();
+    auto app = start_app();
+    ASSERT_TRUE(app->wait_for_output("TraceAgent: instrumenting jw.inject.Work", std::chrono::seconds(60)))
+        << app->output() << d->output();
+    ASSERT_TRUE(app->wait_for_output("EXIT Work.step")) << app->output();
+    std::string out = app->output();
+    auto enter = out.find("ENTER Work.step");
+    ASSERT_NE(enter, std::string::npos);
+    // Nested and ordered: step enters, compute runs inside it, step exits.
+    auto compute_in = out.find("ENTER Work.compute", enter);
+    auto compute_out = out.find("EXIT Work.compute", compute_in);
+    auto exit = out.find("EXIT Work.step", compute_out);
+    EXPECT_NE(compute_in, std::string::npos);
+    EXPECT_NE(compute_out, std::string::npos);
+    EXPECT_NE(exit, std::string::npos);
+    EXPECT_EQ(out.find("Full thread dump"), std::string::npos);
+    stop_daemon(d);
+}
+
+TEST_F(InjectDaemon, FiftyJvmsStartedAtOnceAreEachInjectedExactlyOnce) {
+    JW_REQUIRE_ROOT();
+    std::string marker = dir_.file("marker");
+    write_config(policy(marker_agent(marker), "      retries: 5\n      timeout_ms: 30000\n",
+                        "  rate_limit: 100\n"));
+    auto d = start_daemon();
+    std::vector<std::unique_ptr<Child>> apps;
+    for (int i = 0; i < 50; ++i) apps.push_back(start_app());
+    ASSERT_TRUE(eventually([&] { return events_of(log_, "inject.ok").size() >= 50; },
+                           std::chrono::seconds(240)))
+        << events_of(log_, "inject.ok").size() << " ok, failed: "
+        << (events_of(log_, "inject.failed").empty() ? "" : events_of(log_, "inject.failed")[0].dump());
+    usleep(500 * 1000);
+    auto counts = marker_counts(marker);
+    for (auto& a : apps) {
+        EXPECT_EQ(counts[a->pid()], 1) << "pid " << a->pid();
+        EXPECT_TRUE(a->alive()) << "pid " << a->pid() << " died";
+        EXPECT_EQ(a->output().find("Full thread dump"), std::string::npos) << a->output();
+    }
+    EXPECT_EQ(counts.size(), 50u);
+    EXPECT_EQ(events_of(log_, "inject.ok").size(), 50u);
+    EXPECT_EQ(events_of(log_, "inject.failed").size(), 0u);
+    stop_daemon(d);
+}
+
+TEST_F(InjectDaemon, KillNineWhileJvmsStartThenRestartInjectsEachExactlyOnce) {
+    JW_REQUIRE_ROOT();
+    std::string marker = dir_.file("marker");
+    // timeout_ms bounds how long the restarted daemon lets an in-progress attach settle.
+    write_config(policy(marker_agent(marker), "      retries: 5\n      timeout_ms: 5000\n",
+                        "  rate_limit: 100\n"));
+    auto d = start_daemon();
+    std::vector<std::unique_ptr<Child>> apps;
+    for (int i = 0; i < 12; ++i) apps.push_back(start_app());
+    // Crash in the middle: some JVMs injected, some in flight, some not yet seen.
+    eventually([&] { return events_of(log_, "inject.ok").size() >= 3; }, std::chrono::seconds(60));
+    d->kill(SIGKILL);
+    d->wait_exit(std::chrono::seconds(10));
+    d.reset();
+    for (int i = 0; i < 6; ++i) apps.push_back(start_app());  // started while it is down
+    for (auto& a : apps) ASSERT_TRUE(a->wait_for_output("READY", std::chrono::seconds(60)));
+    auto d2 = start_daemon();
+    ASSERT_TRUE(eventually([&] {
+        auto c = marker_counts(marker);
+        for (auto& a : apps) if (c[a->pid()] < 1) return false;
+        return true;
+    }, std::chrono::seconds(120))) << d2->output();
+    usleep(3000 * 1000);  // room for a second (wrong) attach to show up
+    auto counts = marker_counts(marker);
+    // The restarted daemon knew some JVMs were done (journal or found loaded).
+    EXPECT_GE(events_of(log_, "inject.skipped").size(), 1u);
+    for (auto& a : apps) {
+        EXPECT_EQ(counts[a->pid()], 1) << "pid " << a->pid();
+        EXPECT_TRUE(a->alive());
+        EXPECT_EQ(a->output().find("Full thread dump"), std::string::npos);
+    }
+    stop_daemon(d2);
+}
+
+// The java process of `unshare ... java --tag TAG`: in a new pid namespace, so found by
+// its command line.
+pid_t find_java_with(const std::string& tag) {
+    for (pid_t p : proc::list_pids("/proc")) {
+        auto cmd = proc::read_cmdline("/proc", p);
+        if (cmd.empty() || cmd[0] != "java") continue;
+        for (auto& a : cmd) if (a == tag) return p;
+    }
+    return 0;
+}
+
+TEST_F(InjectDaemon, JvmWithPrivateTmpInOwnNamespacesGetsAStagedCopy) {
+    JW_REQUIRE_ROOT();
+    std::string marker = dir_.file("marker");
+    write_config(policy(marker_agent(marker)));
+    auto d = start_daemon();
+    std::string java = "exec java";
+    for (auto& f : kSmallJvm) java += " " + f;
+    java += " -cp " + dir_.file("cp") + " jw.inject.InjectApp --tag " + tag_ + " --run-ms 120000";
+    Child::Spec s;
+    s.argv = {"unshare", "--pid", "--mount", "--fork", "--mount-proc", "sh", "-c",
+              "mount -t tmpfs tmpfs /tmp && " + java};
+    Child ns(s);
+    pid_t pid = 0;
+    ASSERT_TRUE(eventually([&] { return (pid = find_java_with(tag_)) != 0; }, std::chrono::seconds(30)));
+    ASSERT_TRUE(eventually([&] { return events_of(log_, "inject.ok", pid).size() == 1; },
+                           std::chrono::seconds(60))) << d->output() << ns.output();
+    auto ok = events_of(log_, "inject.ok", pid)[0];
+    EXPECT_TRUE(ok["staged"].get<bool>());
+    std::string inside = ok["agent_path"];
+    EXPECT_EQ(inside.rfind("/tmp/.jvmwatch-agent-", 0), 0u) << inside;
+    // The copy lives in the JVM's private /tmp, not in ours.
+    std::string host_view = "/proc/" + std::to_string(pid) + "/root" + inside;
+    struct stat st;
+    ASSERT_EQ(lstat(host_view.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISREG(st.st_mode));
+    EXPECT_EQ(st.st_uid, 0u);  // the target's euid
+    EXPECT_EQ(st.st_mode & 0777, 0444u);
+    EXPECT_NE(lstat(inside.c_str(), &st), 0);
+    auto counts = marker_counts(marker);
+    EXPECT_EQ(counts.size(), 1u);  // the agent ran once (it reports its namespace pid)
+    EXPECT_EQ(ns.output().find("Full thread dump"), std::string::npos);
+    stop_daemon(d);
+}
+
+TEST_F(InjectDaemon, DryRunReportsAndAttachesNothing) {
+    JW_REQUIRE_ROOT();
+    std::string marker = dir_.file("marker");
+    write_config(policy(marker_agent(marker), "", "  dry_run: true\n"));
+    auto d = start_daemon();
+    auto app = start_app();
+    ASSERT_TRUE(eventually([&] { return events_of(log_, "inject.skipped", app->pid()).size() == 1; },
+                           std::chrono::seconds(60)));
+    auto e = events_of(log_, "inject.skipped", app->pid())[0];
+    EXPECT_EQ(e["reason"], "dry_run");
+    EXPECT_EQ(e["rule"], "test-rule");
+    EXPECT_EQ(e["agent"]["path"], abs_jar("inject_marker"));
+    ASSERT_TRUE(app->wait_for_output("READY"));
+    usleep(1000 * 1000);
+    EXPECT_FALSE(fs::exists(marker));
+    EXPECT_EQ(events_of(log_, "inject.ok").size(), 0u);
+    for (auto& a : events_of(log_, "attach")) EXPECT_FALSE(a.value("self", false)) << a.dump();
+    stop_daemon(d);
+}
+
+TEST_F(InjectDaemon, DisabledAttachIsSkippedWithReasonAndNotSignalled) {
+    JW_REQUIRE_ROOT();
+    write_config(policy(marker_agent(dir_.file("marker"))));
+    auto d = start_daemon();
+    auto app = start_app("jw.inject.InjectApp", {"-XX:+DisableAttachMechanism"});
+    ASSERT_TRUE(eventually([&] { return events_of(log_, "inject.skipped", app->pid()).size() == 1; },
+                           std::chrono::seconds(60)));
+    EXPECT_EQ(events_of(log_, "inject.skipped", app->pid())[0]["reason"], "attach_disabled");
+    ASSERT_TRUE(app->wait_for_output("READY"));
+    usleep(300 * 1000);
+    EXPECT_EQ(app->output().find("Full thread dump"), std::string::npos);
+    stop_daemon(d);
+}
+
+TEST_F(InjectDaemon, BadConfigIsRefusedWithFileLineAndNonZeroExit) {
+    JW_REQUIRE_ROOT();
+    write_config(policy("{jar: " + abs_jar("inject_marker") + "}") +
+                 "    - name: broken\n      match: {main: {regex: \"a(b\"}}\n      agent: {jar: " +
+                 abs_jar("inject_marker") + "}\n");
+    std::string out;
+    int rc = run_command({bin_path("jvmwatchd"), "--config", cfg_, "--audit-log", log_}, &out,
+                         std::chrono::seconds(60));
+    EXPECT_NE(rc, 0);
+    EXPECT_NE(out.find(cfg_ + ":11: rule \"broken\".match.main: bad regex \"a(b\": missing ): a(b"),
+              std::string::npos) << out;
+}
+
+TEST_F(InjectDaemon, SighupWithBadConfigKeepsTheOldPolicy) {
+    JW_REQUIRE_ROOT();
+    std::string m1 = dir_.file("m1"), m2 = dir_.file("m2");
+    write_config(policy(marker_agent(m1)));
+    auto d = start_daemon();
+    write_config(policy("{jar: " + dir_.file("missing.jar") + "}"));
+    d->kill(SIGHUP);
+    ASSERT_TRUE(eventually([&] { return !events_of(log_, "daemon.reload").empty(); }, std::chrono::seconds(30)));
+    auto r = events_of(log_, "daemon.reload")[0];
+    EXPECT_FALSE(r["ok"].get<bool>());
+    EXPECT_NE(r.dump().find("missing.jar does not exist"), std::string::npos) << r.dump();
+    auto a1 = start_app();
+    ASSERT_TRUE(eventually([&] { return marker_counts(m1)[a1->pid()] == 1; }, std::chrono::seconds(60)));
+    // A good config then takes over.
+    write_config(policy(marker_agent(m2)));
+    d->kill(SIGHUP);
+    ASSERT_TRUE(eventually([&] { return events_of(log_, "daemon.reload").size() == 2; }, std::chrono::seconds(30)));
+    auto a2 = start_app();
+    ASSERT_TRUE(eventually([&] { return marker_counts(m2)[a2->pid()] == 1; }, std::chrono::seconds(60)));
+    EXPECT_EQ(marker_counts(m1).count(a2->pid()), 0u);
+    stop_daemon(d);
+}
+
+}  // namespace
+}  // namespace jvmwatch::test
