@@ -44,8 +44,11 @@ KernelCounters kernel_counters(const observer::Observer& obs) {
     return {s.events, s.ringbuf_drops, s.tracked_full, s.received, s.malformed};
 }
 
-uint32_t self_ns(const std::string& proc_root, const char* ns) {
-    auto ino = proc::read_ns_inode(proc_root, getpid(), ns);
+// The host's namespaces are those of pid 1 (the daemon itself may run in a mount
+// namespace of its own, e.g. under systemd's ProtectSystem=).
+uint32_t host_ns(const std::string& proc_root, const char* ns) {
+    auto ino = proc::read_ns_inode(proc_root, 1, ns);
+    if (!ino) ino = proc::read_ns_inode(proc_root, getpid(), ns);
     return ino ? static_cast<uint32_t>(*ino) : 0;
 }
 
@@ -99,8 +102,8 @@ int run_daemon(const RunOptions& opts) {
     pc.correlation.attach_timeout_ns = uint64_t(cfg.correlation.attach_timeout_ms) * 1'000'000;
     pc.correlation.max_open = cfg.correlation.max_open;
     pc.correlation.self_pid = getpid();
-    pc.correlation.host_pidns = self_ns(opts.proc_root, "pid");
-    pc.correlation.host_mntns = self_ns(opts.proc_root, "mnt");
+    pc.correlation.host_pidns = host_ns(opts.proc_root, "pid");
+    pc.correlation.host_mntns = host_ns(opts.proc_root, "mnt");
     ProcessorDeps pd;
     pd.sink = &sink;
     pd.inspect = [root = opts.proc_root](pid_t pid) { return jvm::inspect(root, pid); };
