@@ -61,7 +61,7 @@ struct jw_exec_event {
 	struct jw_event_hdr hdr;
 	__u32 old_pid;         /* pid before exec (differs if a non-leader thread exec'd) */
 	__u32 args_len;        /* bytes of args[] used */
-	__u64 start_time_ns;   /* task->start_time: identifies the process with pid */
+	__u64 start_time_ns;   /* task->start_boottime, ns: /proc/PID/stat field 22 is this in ticks */
 	char  filename[JW_PATH_LEN];
 	char  args[JW_ARGS_LEN];
 };

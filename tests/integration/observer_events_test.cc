@@ -5,7 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 
 #include "tests/common/support.h"
@@ -15,6 +17,19 @@ namespace jvmwatch::test {
 namespace {
 
 constexpr auto kJvmTimeout = std::chrono::seconds(60);   // 2 shared cores: JVMs start slowly
+
+// Field 22 of /proc/PID/stat (after the parenthesised comm, which may hold blanks).
+uint64_t proc_start_ticks(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(in, line);
+    auto rp = line.rfind(')');
+    if (rp == std::string::npos) return 0;
+    std::istringstream rest(line.substr(rp + 2));
+    std::string field;
+    for (int i = 3; i <= 22 && (rest >> field); ++i) {}
+    return std::stoull(field);
+}
 
 Child start_idle_jvm() { return Child(java_spec({"-Xmx64m"}, "jw.observer.Idle", {"120"})); }
 
@@ -68,6 +83,14 @@ TEST(ObserverEvents, JavaMilestonesAndExit) {
     EXPECT_NE(sd->hdr()->tid, sd->hdr()->pid);   // a thread of the JVM, not its main thread
     // The exec of .../java made the kernel track it: its exit is reported.
     EXPECT_TRUE(rec.observer().is_tracked(jvm.pid()));
+    // (pid, start time) of the exec event match /proc/PID/stat field 22.
+    auto exec = rec.wait_for([&](const RecordedEvent& e) {
+        auto* x = e.as<jw_exec_event>();
+        return x && x->hdr.pid == static_cast<uint32_t>(jvm.pid());
+    });
+    ASSERT_TRUE(exec);
+    EXPECT_EQ(obs::start_time_ticks(exec->as<jw_exec_event>()->start_time_ns),
+              proc_start_ticks(jvm.pid()));
     ASSERT_TRUE(jvm.wait_for_output("ready", kJvmTimeout));
     jvm.kill(SIGKILL);
     auto ex = rec.wait_for(exit_of(jvm.pid()));
