@@ -170,6 +170,7 @@ TEST_F(InjectInjector, AttachesMatchingJvmOnceSignalDispatchIsUp) {
     EXPECT_EQ(ok["rule"], "apm");
     EXPECT_EQ(ok["attempts"], 1);
     EXPECT_EQ(ok["jvm"]["pid"], getpid());
+    EXPECT_EQ(ok["pid"], getpid());  // top-level, as docs/events.schema.json requires
     // Announced as our own attach, before and after.
     std::lock_guard<std::mutex> lock(registry_.mu);
     EXPECT_EQ(registry_.log, (std::vector<std::string>{"expect " + std::to_string(getpid()) + " apm",

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "tests/common/support.h"
 #include "userspace/policy/policy_parser.h"
@@ -247,6 +248,26 @@ TEST_F(PolicyParser, JarAndNativeTogether) {
     EXPECT_FALSE(parse("inject:\n  rules:\n    - name: r\n      agent: {jar: " + agent_ +
                        ", native: " + agent_ + "}\n"));
     EXPECT_EQ(error(), "F:4: rule \"r\".agent: give either jar or native, not both");
+}
+
+TEST_F(PolicyParser, EmptyExcludeIsRefused) {
+    EXPECT_FALSE(parse(rule_with("      exclude: [{}]\n")));
+    EXPECT_EQ(error(), "F:5: rule \"r1\".exclude: an empty matcher would exclude every JVM");
+}
+
+TEST_F(PolicyParser, ExampleConfigParses) {
+    // docs/examples/inject-apm.yaml, with the agent and its pin swapped for a test file.
+    std::ifstream in(test::source_dir() + "/docs/examples/inject-apm.yaml");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string y = ss.str();
+    ASSERT_FALSE(y.empty());
+    for (size_t p; (p = y.find("/opt/apm/apm-agent.jar")) != std::string::npos;) y.replace(p, 22, agent_);
+    y.replace(y.find(std::string(64, '0')), 64, sha256_hex("agent bytes"));
+    auto p = parse(y);
+    ASSERT_TRUE(p) << error();
+    EXPECT_EQ(p->rules.size(), 1u);
+    EXPECT_EQ(p->rules[0].exclude.size(), 2u);
 }
 
 TEST_F(PolicyParser, RelativeStateDir) {

@@ -136,7 +136,11 @@ InjectorStats Injector::stats() const {
     return stats_;
 }
 
-void Injector::emit(json ev) { deps_.sink->emit(std::move(ev)); }
+void Injector::emit(json ev) {
+    // docs/events.schema.json: every inject.* event names the JVM's host pid at the top.
+    if (ev.contains("jvm")) ev["pid"] = ev["jvm"]["pid"];
+    deps_.sink->emit(std::move(ev));
+}
 
 void Injector::skipped(const jvm::JvmProcess& j, const policy::Rule* r, SkipReason why,
                        const std::string& detail) {

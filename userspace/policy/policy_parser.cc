@@ -301,7 +301,14 @@ std::optional<Rule> Parser::rule(const YAML::Node& n, size_t index, bool default
         if (ex.IsSequence()) for (auto x : ex) items.push_back(x); else items.push_back(ex);
         for (auto& x : items) {
             auto m = matcher(x, what + ".exclude");
-            if (m) r.exclude.push_back(std::move(*m)); else ok = false;
+            if (m && m->empty()) {
+                fail(x, what + ".exclude: an empty matcher would exclude every JVM");
+                ok = false;
+            } else if (m) {
+                r.exclude.push_back(std::move(*m));
+            } else {
+                ok = false;
+            }
         }
     }
     if (!n["agent"]) { fail(n, what + ": missing \"agent\""); ok = false; }
