@@ -264,7 +264,16 @@ void AttachCorrelator::own_attach_done(pid_t target_pid) {
 }
 
 std::string AttachCorrelator::own_rule(const Correlation& c, bool* is_self) {
-    *is_self = cfg_.self_pid != 0 && (c.attacher == cfg_.self_pid || c.who.ppid == cfg_.self_pid);
+    *is_self = false;
+    if (cfg_.self_pid == 0) return "";
+    // The daemon, a helper it forked, or one forked by that helper (a setns double fork).
+    pid_t p = c.attacher, parent = c.who.ppid;
+    for (int depth = 0; depth < 4 && p > 1; ++depth) {
+        if (p == cfg_.self_pid) { *is_self = true; break; }
+        p = parent;
+        const ProcessInfo* pi = d_.procs->find(p);
+        parent = pi ? pi->ppid : 0;
+    }
     if (!*is_self) return "";
     std::lock_guard<std::mutex> g(own_mu_);
     auto it = own_.find(c.target_pid);
