@@ -38,10 +38,11 @@ os.execvp(sys.argv[2], sys.argv[2:])'
 run_starts() {
     local dir=$1
     mkdir -p "$dir"
+    # cwd $WORK: attach trigger files are created in the JVM's cwd, keep them out of the repo.
     for i in $(seq 1 "$N"); do
-        /usr/bin/python3 -c "$LAUNCH" "$dir/exec.txt" java "${JVM_FLAGS[@]}" -cp "$WORK/cp" \
+        (cd "$WORK" && exec /usr/bin/python3 -c "$LAUNCH" "$dir/exec.txt" java "${JVM_FLAGS[@]}" -cp "$WORK/cp" \
             jw.inject.InjectApp --main-mark "$dir/main.txt" --tag "$TAG" --run-ms "$RUN_MS" \
-            >"$dir/out.$i" 2>&1 </dev/null && echo 0 >>"$dir/rc.txt" || echo $? >>"$dir/rc.txt"
+            >"$dir/out.$i" 2>&1 </dev/null) && echo 0 >>"$dir/rc.txt" || echo $? >>"$dir/rc.txt"
     done
 }
 

@@ -118,6 +118,7 @@ protected:
         for (auto& f : extra) s.argv.push_back(f);
         for (auto& a : std::vector<std::string>{"-cp", dir_.file("cp"), main, "--tag", tag_, "--run-ms", "120000"})
             s.argv.push_back(a);
+        s.cwd = dir_.path();  // attach trigger files go to the JVM's cwd: not the repo
         return std::make_unique<Child>(s);
     }
 
@@ -263,6 +264,7 @@ TEST_F(InjectDaemon, JvmWithPrivateTmpInOwnNamespacesGetsAStagedCopy) {
     Child::Spec s;
     s.argv = {"unshare", "--pid", "--mount", "--fork", "--mount-proc", "sh", "-c",
               "mount -t tmpfs tmpfs /tmp && " + java};
+    s.cwd = dir_.path();
     Child ns(s);
     pid_t pid = 0;
     ASSERT_TRUE(eventually([&] { return (pid = find_java_with(tag_)) != 0; }, std::chrono::seconds(30)));
