@@ -276,3 +276,30 @@ TEST(DaemonStream, BadConfigIsRefusedWithFileAndLine) {
     EXPECT_NE(out.find(cfg + ":3: unknown key \"audit.rotate_everything\""), std::string::npos) << out;
     EXPECT_EQ(run_command({bin_path("jvmwatchd"), "--no-such-flag"}, &out), 2) << out;
 }
+
+TEST(DaemonStream, SighupReloadsOrKeepsTheRunningConfig) {
+    JW_REQUIRE_ROOT();
+    TempDir dir;
+    std::string cfg = dir.file("jvmwatchd.yaml");
+    { std::ofstream f(cfg); f << "audit:\n  stats_interval_s: 0\n"; }
+    Jvmwatchd d({"--config", cfg});
+    ASSERT_TRUE(d.wait_ready()) << d.output();
+    auto start = d.wait_for([](const json& e) { return e["type"] == "daemon.start"; });
+    EXPECT_EQ((*start)["config"], cfg);
+    ::kill(d.pid(), SIGHUP);
+    auto ok = d.wait_for([](const json& e) { return e["type"] == "daemon.reload"; });
+    ASSERT_TRUE(ok);
+    EXPECT_EQ((*ok)["ok"], true);
+    { std::ofstream f(cfg); f << "audit:\n  stats_interval_s: 0\n\nbogus: 1\n"; }
+    ::kill(d.pid(), SIGHUP);
+    auto bad = d.wait_for([](const json& e) { return e["type"] == "daemon.reload" && e["ok"] == false; });
+    ASSERT_TRUE(bad);
+    EXPECT_EQ((*bad)["error"], cfg + ":4: unknown key \"bogus\"");
+    // Still running and still watching.
+    auto jvm = start_idle_jvm();
+    pid_t pid = jvm->pid();
+    EXPECT_TRUE(d.wait_for([&](const json& e) { return e["type"] == "jvm.start" && e["jvm"]["pid"] == pid; }));
+    auto st = d.stop();
+    ASSERT_TRUE(st);
+    EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0);
+}

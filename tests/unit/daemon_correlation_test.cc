@@ -312,3 +312,20 @@ TEST(DaemonCorrelation, ProcPathInsideTargetMountNamespaceIsNotAHostPid) {
     EXPECT_EQ(attaches[0]["target"]["nspid"], 1);
     EXPECT_EQ(attaches[0]["evidence"]["sigquit"], true);
 }
+
+TEST(DaemonCorrelation, OwnAttachThroughAHelpersChild) {
+    jvmwatch::daemon::CorrelatorConfig cfg;
+    cfg.self_pid = 77;   // the daemon forked 3349 (a helper), which forked the attacher
+    Replay r(cfg);
+    using namespace std::string_literals;
+    r.feed(exec_ev(3349, 77, "/usr/sbin/jvmwatchd", "jvmwatchd\0"s, kSec));
+    auto evs = load_fixture("jattach_warm_load.jsonl");
+    r.feed(evs[0]);
+    r.proc->own_attach_registry().expect_own_attach(3374, "via-helper");
+    for (size_t i = 1; i < evs.size(); ++i) r.feed(evs[i]);
+    auto attaches = r.sink.of_type("attach");
+    ASSERT_EQ(attaches.size(), 1u);
+    EXPECT_EQ(attaches[0]["self"], true);
+    EXPECT_EQ(attaches[0]["rule"], "via-helper");
+    EXPECT_EQ(attaches[0]["attacher"]["parent_comm"], "jvmwatchd");
+}
