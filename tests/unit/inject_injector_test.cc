@@ -130,8 +130,9 @@ protected:
         return "  - name: " + name + "\n    match: {main: \"jw.inject.*\"}\n    agent: {jar: " +
                agent_ + ", options: \"k=v\"}\n    backoff_ms: 10\n" + extra;
     }
-    std::unique_ptr<Injector> start(std::shared_ptr<const policy::Policy> p) {
+    std::unique_ptr<Injector> start(std::shared_ptr<const policy::Policy> p, size_t max_tracked = 8192) {
         InjectorDeps d;
+        d.max_tracked = max_tracked;
         d.sink = &sink_;
         d.registry = &registry_;
         d.attach = engine_.fn();
@@ -385,6 +386,27 @@ TEST_F(InjectInjector, ExitedJvmIsSkipped) {
     ASSERT_TRUE(eventually([&] { return sink_.count("inject.skipped") == 1; }));
     EXPECT_EQ(sink_.of("inject.skipped")[0]["reason"], "exited");
     EXPECT_EQ(engine_.count(), 0u);
+}
+
+TEST_F(InjectInjector, FullTableSweepsJvmsWhoseExitWasMissed) {
+    auto inj = start(make_policy(rule("apm")), 1);
+    auto gone = std::make_unique<Child>(sleeper());
+    auto jg = fake_jvm(gone->pid(), "org.other.Main");
+    inj->on_jvm_started(jg, 0, false);
+    usleep(50 * 1000);
+    gone.reset();  // exits; nobody calls on_jvm_exited
+    Child c(sleeper());
+    auto j = fake_jvm(c.pid(), "jw.inject.InjectApp");
+    inj->on_jvm_started(j, 0, false);
+    ready(*inj, j);
+    ASSERT_TRUE(eventually([&] { return sink_.count("inject.ok") == 1; }));
+    EXPECT_EQ(sink_.count("inject.skipped"), 0u);
+    // Still full with a live JVM: the next one is reported, not silently lost.
+    Child c2(sleeper());
+    inj->on_jvm_started(fake_jvm(c2.pid(), "jw.inject.InjectApp"), 0, false);
+    ASSERT_TRUE(eventually([&] { return sink_.count("inject.skipped") == 1; }));
+    EXPECT_EQ(sink_.of("inject.skipped")[0]["reason"], "overloaded");
+    EXPECT_EQ(inj->stats().dropped, 1u);
 }
 
 TEST_F(InjectInjector, ReloadAppliesNewRules) {

@@ -171,7 +171,17 @@ Injector::Tracked* Injector::track(const JvmKey& k) {
         it->second.key = k;
         return &it->second;
     }
-    if (table_.size() >= deps_.max_tracked) return nullptr;
+    if (table_.size() >= deps_.max_tracked) {
+        // Full: exits we were not told about leave entries behind.  Sweeping them reads
+        // /proc once per entry, on the event thread, but only when the table is full.
+        for (auto i = table_.begin(); i != table_.end();) {
+            auto st = proc::read_stat(deps_.proc_root, i->first);
+            bool gone = !st || st->start_time_ticks != i->second.key.start_ticks;
+            bool busy = i->second.phase == Phase::attaching;
+            i = gone && !busy ? table_.erase(i) : std::next(i);
+        }
+        if (table_.size() >= deps_.max_tracked) return nullptr;
+    }
     auto& t = table_[k.pid];
     t.key = k;
     return &t;
@@ -187,6 +197,7 @@ void Injector::on_jvm_started(const jvm::JvmProcess& jvm, uint64_t exec_ts_ns, b
         skipped(jvm, nullptr, SkipReason::overloaded, "too many JVMs tracked");
         return;
     }
+    if (t->phase == Phase::finished) return;
     t->jvm = jvm;  // a later report (libjvm now loaded) refreshes what we know
     if (exec_ts_ns) t->exec_ts_ns = exec_ts_ns;
     t->existing = existing;
@@ -229,7 +240,13 @@ void Injector::on_jvm_exited(pid_t pid, uint64_t start_time_ticks) {
 
 void Injector::finish(const JvmKey& k) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (Tracked* t = find(k)) t->phase = Phase::finished;
+    if (Tracked* t = find(k)) {
+        // Kept (small) until the exit, so repeated reports of this JVM change nothing.
+        t->phase = Phase::finished;
+        t->jvm.reset();
+        t->policy.reset();
+        t->rule = nullptr;
+    }
 }
 
 bool Injector::confirm_loaded(const jvm::JvmProcess& j, const policy::Rule& r,
@@ -299,14 +316,16 @@ void Injector::decide(JvmKey k) {
         int64_t settle_at = persisted->time_ms + rule.timeout_ms + kInProgressGraceMs;
         int64_t now = wall_ms();
         if (now < settle_at) {
-            std::lock_guard<std::mutex> lock(mu_);
-            if (Tracked* t = find(k)) {
+            {
+                std::lock_guard<std::mutex> lock(mu_);
+                Tracked* t = find(k);
+                if (!t) return;
                 t->policy = pol;
                 if (decider_.post([this, k] { decide(k); },
                                   Clock::now() + std::chrono::milliseconds(settle_at - now)))
                     return;
             }
-            return;
+            return finish_skipped(SkipReason::overloaded, "decision queue full");
         }
         confirm = true;
     } else if (existing) {
