@@ -329,3 +329,15 @@ TEST(DaemonCorrelation, OwnAttachThroughAHelpersChild) {
     EXPECT_EQ(attaches[0]["rule"], "via-helper");
     EXPECT_EQ(attaches[0]["attacher"]["parent_comm"], "jvmwatchd");
 }
+
+TEST(DaemonCorrelation, JvmReplacedByExecIsAnExitButLauncherReexecIsNot) {
+    Replay r;
+    using namespace std::string_literals;
+    r.feed(exec_ev(500, 1, "/usr/bin/java", "java\0A\0"s, kSec));
+    r.feed(exec_ev(500, 1, "/usr/lib/jvm/x/bin/java", "java\0A\0"s, kSec + 10));
+    EXPECT_EQ(r.sink.of_type("jvm.start").size(), 1u);
+    EXPECT_TRUE(r.sink.of_type("jvm.exit").empty());
+    r.feed(exec_ev(500, 1, "/bin/sh", "sh\0"s, 2 * kSec));
+    ASSERT_EQ(r.sink.of_type("jvm.exit").size(), 1u);
+    EXPECT_EQ(r.sink.of_type("jvm.exit")[0]["jvm"]["exe"], "/usr/lib/jvm/x/bin/java");
+}

@@ -103,13 +103,21 @@ const JvmInfo* EventProcessor::jvm_at(pid_t pid, const char* detected_by, uint64
 
 void EventProcessor::on_exec(const ExecRecord& e) {
     const ProcessInfo& pi = procs_.on_exec(e);
+    bool java = is_java_launcher(e.filename);
     if (JvmInfo* old = jvms_.find(e.who.pid)) {
-        // The JVM's process image was replaced: that JVM is gone.
+        if (java) {
+            // The launcher re-exec'd itself (same process): still the same JVM starting.
+            old->proc.exe = e.filename;
+            old->proc.cmdline = e.args;
+            old->proc.main = jvm::main_from_cmdline(e.args);
+            return;
+        }
+        // The JVM's process image was replaced by another program: that JVM is gone.
         JvmInfo copy = *old;
         jvms_.erase(e.who.pid);
         emit_jvm_exit(copy, nullptr);
     }
-    if (!is_java_launcher(e.filename)) return;
+    if (!java) return;
     std::optional<jvm::JvmProcess> p = d_.inspect ? d_.inspect(e.who.pid) : std::nullopt;
     if (!p) {
         // Gone already (or unreadable): what the exec event says.
