@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -233,7 +234,12 @@ TEST_F(InjectDaemon, KillNineWhileJvmsStartThenRestartInjectsEachExactlyOnce) {
     usleep(3000 * 1000);  // room for a second (wrong) attach to show up
     auto counts = marker_counts(marker);
     // The restarted daemon knew some JVMs were done (journal or found loaded).
-    EXPECT_GE(events_of(log_, "inject.skipped").size(), 1u);
+    auto skipped = events_of(log_, "inject.skipped");
+    EXPECT_GE(skipped.size(), 1u);
+    std::map<std::string, int> why;
+    for (auto& e : skipped) ++why[e.value("reason", "") + " (" + e.value("detail", "") + ")"];
+    for (auto& [k, n] : why) std::cout << "  after restart: " << n << " x skipped " << k << "\n";
+    std::cout << "  inject.ok events in the log: " << events_of(log_, "inject.ok").size() << "\n";
     for (auto& a : apps) {
         EXPECT_EQ(counts[a->pid()], 1) << "pid " << a->pid();
         EXPECT_TRUE(a->alive());
