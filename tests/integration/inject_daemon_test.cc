@@ -294,6 +294,82 @@ TEST_F(InjectDaemon, JvmWithPrivateTmpInOwnNamespacesGetsAStagedCopy) {
     stop_daemon(d);
 }
 
+// A native (JVMTI) agent built here: Agent_OnAttach appends "NATIVE <options>" to the file
+// named by its options.
+std::string build_native_agent(const std::string& dir) {
+    std::string src = dir + "/native_agent.c", so = dir + "/native_agent.so";
+    std::ofstream(src) << "#include <stdio.h>\n"
+                          "__attribute__((visibility(\"default\")))\n"
+                          "int Agent_OnAttach(void* vm, char* options, void* reserved) {\n"
+                          "    (void)vm; (void)reserved;\n"
+                          "    FILE* f = fopen(options, \"a\");\n"
+                          "    if (!f) return 1;\n"
+                          "    fprintf(f, \"NATIVE %s\\n\", options);\n"
+                          "    fclose(f);\n"
+                          "    return 0;\n"
+                          "}\n";
+    std::string out;
+    if (run_command({"gcc", "-shared", "-fPIC", "-O1", "-o", so, src}, &out) != 0) return "";
+    chmod(so.c_str(), 0755);
+    return so;
+}
+
+int count_lines(const std::string& file, const std::string& prefix) {
+    std::ifstream in(file);
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) n += line.rfind(prefix, 0) == 0;
+    return n;
+}
+
+TEST_F(InjectDaemon, NativeAgentIsLoadedWithOptions) {
+    JW_REQUIRE_ROOT();
+    std::string so = build_native_agent(dir_.path());
+    ASSERT_FALSE(so.empty()) << "gcc failed";
+    std::string marker = dir_.file("native-marker");
+    write_config(policy("{native: " + so + ", options: \"" + marker + "\"}"));
+    auto d = start_daemon();
+    auto app = start_app();
+    ASSERT_TRUE(eventually([&] { return events_of(log_, "inject.ok", app->pid()).size() == 1; },
+                           std::chrono::seconds(60))) << d->output();
+    EXPECT_EQ(count_lines(marker, "NATIVE " + marker), 1);
+    EXPECT_EQ(events_of(log_, "inject.ok", app->pid())[0]["agent"]["kind"], "native");
+    stop_daemon(d);
+}
+
+// With its journal gone, a restarted daemon (include_existing: true) must find the agent
+// in the JVM itself (java agent: the jar among /proc/PID/fd; native: in /proc/PID/maps)
+// instead of loading it a second time.
+TEST_F(InjectDaemon, AgentFoundInTheJvmIsNotLoadedAgainWithoutJournal) {
+    JW_REQUIRE_ROOT();
+    std::string so = build_native_agent(dir_.path());
+    ASSERT_FALSE(so.empty()) << "gcc failed";
+    std::string jm = dir_.file("jar-marker"), nm = dir_.file("native-marker");
+    std::string second = "    - name: native-rule\n      match:\n        main: {glob: \"jw.inject.OtherApp\"}\n"
+                         "        args: {glob: \"" + tag_ + "\"}\n      agent: {native: " + so +
+                         ", options: \"" + nm + "\"}\n";
+    write_config(policy(marker_agent(jm), second, "  include_existing: true\n"));
+    auto d = start_daemon();
+    auto java_app = start_app();
+    auto native_app = start_app("jw.inject.OtherApp");
+    ASSERT_TRUE(eventually([&] { return events_of(log_, "inject.ok").size() == 2; },
+                           std::chrono::seconds(60))) << d->output();
+    stop_daemon(d);
+    fs::remove_all(dir_.file("state"));
+    auto d2 = start_daemon();
+    ASSERT_TRUE(eventually([&] { return events_of(log_, "inject.skipped").size() == 2; },
+                           std::chrono::seconds(60))) << d2->output();
+    for (auto& e : events_of(log_, "inject.skipped")) {
+        EXPECT_EQ(e["reason"], "already_injected");
+        EXPECT_EQ(e["detail"], "agent found loaded in the JVM");
+    }
+    usleep(500 * 1000);
+    EXPECT_EQ(marker_counts(jm)[java_app->pid()], 1);
+    EXPECT_EQ(count_lines(nm, "NATIVE "), 1);
+    EXPECT_EQ(events_of(log_, "inject.ok").size(), 2u);
+    stop_daemon(d2);
+}
+
 TEST_F(InjectDaemon, DryRunReportsAndAttachesNothing) {
     JW_REQUIRE_ROOT();
     std::string marker = dir_.file("marker");
