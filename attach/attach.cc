@@ -127,7 +127,7 @@ Result Session::run() {
         r_.detail = "invalid pid " + std::to_string(pid_);
         return done(Outcome::no_such_process);
     }
-    auto t = jvm::inspect(opt_.proc_root, pid_);
+    auto t = jvm::inspect(opt_.proc_root, pid_, /*resolve_user=*/false);
     if (!t) {
         r_.detail = "no process with pid " + std::to_string(pid_);
         return done(Outcome::no_such_process);
@@ -141,8 +141,8 @@ Result Session::run() {
     // Without root, another user's maps and exe are unreadable: we could not even tell
     // whether it is a JVM, and could neither signal nor connect.
     if (geteuid() != 0 && geteuid() != t_.euid) {
-        r_.detail = who + " runs as " + t_.user + " (uid " + std::to_string(t_.euid) +
-                    "); attaching needs root or that user";
+        r_.detail = who + " runs as uid " + std::to_string(t_.euid) +
+                    ": attaching needs root or that user";
         return done(Outcome::permission_denied);
     }
     if (t_.kind == jvm::Kind::openj9) {

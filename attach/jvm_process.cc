@@ -154,7 +154,7 @@ std::string parse_release_version(const std::string& release_text) {
     return "";
 }
 
-std::optional<JvmProcess> inspect(const std::string& proc_root, pid_t pid) {
+std::optional<JvmProcess> inspect(const std::string& proc_root, pid_t pid, bool resolve_user) {
     auto status = proc::read_status(proc_root, pid);
     auto stat = proc::read_stat(proc_root, pid);
     if (!status || !stat) return std::nullopt;
@@ -166,13 +166,19 @@ std::optional<JvmProcess> inspect(const std::string& proc_root, pid_t pid) {
     j.start_time_ticks = stat->start_time_ticks;
     j.euid = status->euid;
     j.egid = status->egid;
-    j.user = user_name(j.euid);
+    j.user = resolve_user ? user_name(j.euid) : std::to_string(j.euid);
     j.exe = proc::read_exe(proc_root, pid);
     j.cmdline = proc::read_cmdline(proc_root, pid);
 
-    std::string libjvm = proc::mapped_library_path(
-        proc_root, pid, [](std::string_view b) { return b == "libjvm.so"; });
-    std::string j9 = proc::mapped_library_path(proc_root, pid, is_openj9_lib);
+    // One pass over maps for both markers (the kernel renders maps on every read).
+    std::string libjvm, j9;
+    for (auto& path : proc::mapped_library_paths(proc_root, pid, [](std::string_view b) {
+             return b == "libjvm.so" || is_openj9_lib(b);
+         })) {
+        std::string_view base = std::string_view(path).substr(path.rfind('/') + 1);
+        if (base == "libjvm.so" && libjvm.empty()) libjvm = path;
+        else if (is_openj9_lib(base) && j9.empty()) j9 = path;
+    }
     std::string root = proc_root + "/" + std::to_string(pid) + "/root";
     struct stat sb;
     bool j9_attach_info =

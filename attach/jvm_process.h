@@ -44,7 +44,9 @@ struct JvmProcess {
 };
 
 // Inspects PID.  nullopt if the process does not exist (or vanished while reading).
-std::optional<JvmProcess> inspect(const std::string& proc_root, pid_t pid);
+// resolve_user=false leaves `user` as the uid number (skips NSS: faster attaches).
+std::optional<JvmProcess> inspect(const std::string& proc_root, pid_t pid,
+                                  bool resolve_user = true);
 
 // Main class or jar from a java command line ("" if it can't be told).
 std::string main_from_cmdline(const std::vector<std::string>& cmdline);

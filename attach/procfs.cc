@@ -217,23 +217,29 @@ bool maps_library(const std::string& proc_root, pid_t pid, const std::string& li
 
 std::string mapped_library_path(const std::string& proc_root, pid_t pid,
                                 const std::function<bool(std::string_view)>& match) {
+    auto all = mapped_library_paths(proc_root, pid, match);
+    return all.empty() ? "" : all.front();
+}
+
+std::vector<std::string> mapped_library_paths(const std::string& proc_root, pid_t pid,
+                                              const std::function<bool(std::string_view)>& match) {
+    std::vector<std::string> out;
     auto text = read_file(pid_path(proc_root, pid, "maps"), 16 << 20);
-    if (!text) return "";
-    std::istringstream in(*text);
-    std::string line;
-    while (std::getline(in, line)) {
-        auto slash = line.rfind('/');
-        if (slash == std::string::npos) continue;
-        std::string_view base(line.data() + slash + 1, line.size() - slash - 1);
-        if (base.ends_with(" (deleted)")) base.remove_suffix(10);
-        if (match(base)) {
-            auto start = line.find('/');
-            std::string path = line.substr(start);
-            if (path.ends_with(" (deleted)")) path.resize(path.size() - 10);
-            return path;
-        }
+    if (!text) return out;
+    std::string_view rest(*text);
+    while (!rest.empty()) {
+        auto eol = rest.find('\n');
+        std::string_view line = rest.substr(0, eol);
+        rest = eol == std::string_view::npos ? std::string_view() : rest.substr(eol + 1);
+        auto start = line.find('/');
+        if (start == std::string_view::npos) continue;
+        std::string_view path = line.substr(start);
+        if (path.ends_with(" (deleted)")) path.remove_suffix(10);
+        std::string_view base = path.substr(path.rfind('/') + 1);
+        if (!match(base)) continue;
+        if (std::find(out.begin(), out.end(), path) == out.end()) out.emplace_back(path);
     }
-    return "";
+    return out;
 }
 
 }  // namespace jvmwatch::proc

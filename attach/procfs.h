@@ -56,6 +56,9 @@ bool maps_library(const std::string& proc_root, pid_t pid, const std::string& li
 // "" if none.  E.g. libjvm.so's path tells JAVA_HOME for an embedded JVM.
 std::string mapped_library_path(const std::string& proc_root, pid_t pid,
                                 const std::function<bool(std::string_view)>& match);
+// All distinct such paths, in map order, from one read of maps.
+std::vector<std::string> mapped_library_paths(const std::string& proc_root, pid_t pid,
+                                              const std::function<bool(std::string_view)>& match);
 
 // Reads a small whole file; nullopt if it can't be opened.
 std::optional<std::string> read_file(const std::string& path, size_t limit = 1 << 20);
