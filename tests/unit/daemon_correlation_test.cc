@@ -341,3 +341,34 @@ TEST(DaemonCorrelation, JvmReplacedByExecIsAnExitButLauncherReexecIsNot) {
     ASSERT_EQ(r.sink.of_type("jvm.exit").size(), 1u);
     EXPECT_EQ(r.sink.of_type("jvm.exit")[0]["jvm"]["exe"], "/usr/lib/jvm/x/bin/java");
 }
+
+TEST(DaemonCorrelation, AttacherGoneWithoutExitEventIsNoticed) {
+    // The kernel reports exits of tracked processes only; jattach may exit before the
+    // daemon asked to track it.  The timer then finds it gone.
+    Replay r;
+    for (auto& e : load_fixture("jattach_warm_load.jsonl"))
+        if (e["kind"] != "exit" && !jvmwatch::test::is_deep_kind(e)) r.feed(e);
+    r.advance(kSec);
+    EXPECT_TRUE(r.sink.of_type("attach").empty()) << "still running: keep collecting";
+    r.gone.insert(3491);
+    r.advance(kSec / 10);
+    auto attaches = r.sink.of_type("attach");
+    ASSERT_EQ(attaches.size(), 1u);
+    EXPECT_EQ(attaches[0]["finalized_by"], "exit");
+    EXPECT_EQ(attaches[0]["attacher"]["exited"], true);
+}
+
+TEST(DaemonCorrelation, VanishedJvmWithoutExitEventIsSweptOut) {
+    Replay r;
+    using namespace std::string_literals;
+    r.feed(exec_ev(600, 1, "/usr/bin/java", "java\0A\0"s, 10 * kSec));
+    r.advance(6 * kSec);
+    EXPECT_TRUE(r.sink.of_type("jvm.exit").empty());
+    r.gone.insert(600);
+    r.advance(6 * kSec);
+    auto exits = r.sink.of_type("jvm.exit");
+    ASSERT_EQ(exits.size(), 1u);
+    EXPECT_EQ(exits[0]["jvm"]["pid"], 600);
+    EXPECT_FALSE(exits[0].contains("exit_code"));
+    EXPECT_EQ(r.proc->stats_event({}, 0, false, 1)["userspace"]["jvm_exits_found_by_sweep"], 1);
+}

@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -109,6 +110,7 @@ public:
         d.track = [this](pid_t p) { tracked.push_back(p); return true; };
         d.untrack = [](pid_t) { return true; };
         d.now = [this] { return now; };
+        d.alive = [this](pid_t pid, uint64_t) { return !gone.count(pid); };
         proc = std::make_unique<daemon::EventProcessor>(pc, d);
     }
     void feed(const nlohmann::json& e) {
@@ -128,6 +130,7 @@ public:
     }
     CollectingSink sink;
     std::map<pid_t, jvm::JvmProcess> known_jvms;   // what "inspecting /proc" finds
+    std::set<pid_t> gone;                          // processes "no longer in /proc"
     std::unique_ptr<daemon::EventProcessor> proc;
     std::vector<pid_t> tracked;
     uint64_t now = 0;

@@ -11,6 +11,9 @@ namespace {
 // An own attach announced done is finalised this long after, so the kernel events of
 // its last bytes have time to arrive through the ring buffer.
 constexpr uint64_t kOwnDoneGraceNs = 250'000'000;
+// An attacher whose exit the kernel did not report (it exited before it was tracked) is
+// looked for this long after its last event, so in-flight events arrive first.
+constexpr uint64_t kGoneCheckDelayNs = 300'000'000;
 
 // P of "/proc/<P>/root/..." or "/proc/<P>/cwd/..."; 0 otherwise.
 pid_t proc_prefix_pid(const std::string& path) {
@@ -234,7 +237,11 @@ void AttachCorrelator::tick(uint64_t now) {
     }
     for (Iter it = open_.begin(); it != open_.end();) {
         Iter next = std::next(it);
-        if (!it->ev.connect && now >= it->first_ts + cfg_.sigquit_window_ns)
+        if (it->ev.connect && d_.alive && now >= it->last_ts + kGoneCheckDelayNs &&
+            !d_.alive(it->attacher, it->who.start_ticks)) {
+            it->attacher_exited = true;
+            finalize(it, "exit", it->last_ts);
+        } else if (!it->ev.connect && now >= it->first_ts + cfg_.sigquit_window_ns)
             finalize(it, "timeout", now);
         else if (it->ev.connect && now >= it->last_ts + cfg_.attach_timeout_ns)
             finalize(it, "timeout", now);

@@ -61,6 +61,10 @@ public:
         std::function<void(pid_t)> track;
         // CLOCK_MONOTONIC now (tests pass their own).
         std::function<uint64_t()> now;
+        // Whether the process (pid, start ticks; 0 = any) still runs.  The kernel reports
+        // exits of tracked processes only, and an attacher may exit before userspace
+        // asked to track it: the timer then notices it is gone.  May be empty.
+        std::function<bool(pid_t, uint64_t)> alive;
     };
     AttachCorrelator(CorrelatorConfig cfg, Deps deps);
 

@@ -111,6 +111,11 @@ int run_daemon(const RunOptions& opts) {
     pd.track = [o](pid_t pid) { return o->add_tracked(pid); };
     pd.untrack = [o](pid_t pid) { return o->remove_tracked(pid); };
     pd.now = mono_now;
+    pd.alive = [root = opts.proc_root](pid_t pid, uint64_t start_ticks) {
+        auto st = proc::read_stat(root, pid);
+        if (!st || st->state == 'Z' || st->state == 'X') return false;
+        return start_ticks == 0 || st->start_time_ticks == start_ticks;
+    };
     EventProcessor proc(pc, pd);
 
     auto& hooks = daemon_hooks();

@@ -17,7 +17,7 @@ EventProcessor::EventProcessor(ProcessorConfig cfg, ProcessorDeps deps)
                       &procs_, &jvms_, &users_, d_.sink, d_.clock,
                       [this](pid_t pid) { return jvm_at(pid, "lookup", 0); },
                       [this](pid_t pid) { track(pid); },
-                      d_.now}) {}
+                      d_.now, d_.alive}) {}
 
 bool EventProcessor::track(pid_t pid) {
     if (!d_.track) return true;
@@ -201,6 +201,20 @@ size_t EventProcessor::adopt_running(const std::vector<jvm::JvmProcess>& jvms) {
 void EventProcessor::tick(uint64_t now_ns) {
     std::lock_guard<std::recursive_mutex> g(mu_);
     correlator_.tick(now_ns);
+    // A JVM whose exit the kernel could not report (its tracked map was full) would stay
+    // in the table for good: look for vanished JVMs now and then.
+    constexpr uint64_t kSweepNs = 5'000'000'000;
+    if (d_.alive && now_ns >= last_sweep_ns_ + kSweepNs) {
+        last_sweep_ns_ = now_ns;
+        for (pid_t pid : jvms_.pids()) {
+            const JvmInfo* j = jvms_.peek(pid);
+            if (!j || d_.alive(pid, j->proc.start_time_ticks)) continue;
+            JvmInfo copy = *j;
+            jvms_.erase(pid);
+            ++jvm_exits_unreported_;
+            emit_jvm_exit(copy, nullptr);
+        }
+    }
 }
 
 void EventProcessor::finish(uint64_t now_ns) {
@@ -223,7 +237,8 @@ nlohmann::json EventProcessor::stats_event(const KernelCounters& k, uint64_t sin
                            {"sigquit_not_jvm", cs.sigquit_not_jvm},
                            {"orphan_socket_events", cs.orphan_socket_events},
                            {"proc_reads", procs_.proc_reads()},
-                           {"track_failed", track_failed_}};
+                           {"track_failed", track_failed_},
+                           {"jvm_exits_found_by_sweep", jvm_exits_unreported_}};
     for (size_t i = 0; i < std::size(kTypeNames); ++i)
         user[std::string("events_") + kTypeNames[i]] = by_type_[i];
     return {{"type", "stats"},

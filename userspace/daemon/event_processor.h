@@ -41,6 +41,7 @@ struct ProcessorDeps {
     std::function<bool(pid_t)> track;           // Observer::add_tracked
     std::function<bool(pid_t)> untrack;         // Observer::remove_tracked
     std::function<uint64_t()> now;              // CLOCK_MONOTONIC ns
+    std::function<bool(pid_t, uint64_t)> alive; // process (pid, start ticks) still runs
 };
 
 // What the kernel side reports (Observer::stats()), passed in for the stats event.
@@ -91,6 +92,7 @@ private:
 
     std::array<uint64_t, 16> by_type_{};
     uint64_t decoded_ = 0, malformed_ = 0, jvm_starts_ = 0, jvm_exits_ = 0, track_failed_ = 0;
+    uint64_t jvm_exits_unreported_ = 0, last_sweep_ns_ = 0;
 };
 
 }  // namespace jvmwatch::daemon
