@@ -127,7 +127,7 @@ Result Session::run() {
         r_.detail = "invalid pid " + std::to_string(pid_);
         return done(Outcome::no_such_process);
     }
-    auto t = jvm::inspect(opt_.proc_root, pid_, /*resolve_user=*/false);
+    auto t = jvm::inspect(opt_.proc_root, pid_, /*for_attach=*/true);
     if (!t) {
         r_.detail = "no process with pid " + std::to_string(pid_);
         return done(Outcome::no_such_process);

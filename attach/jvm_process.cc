@@ -105,6 +105,16 @@ bool is_openj9_lib(std::string_view base) {
     return base.starts_with("libj9vm") && base.ends_with(".so");
 }
 
+// An OpenJ9 JDK or JRE (its VM library lives in a "default" or "compressedrefs" dir).
+bool openj9_home(const std::string& home) {
+    struct stat sb;
+    for (const char* rel : {"/lib/default/libj9vm29.so", "/lib/compressedrefs/libj9vm29.so",
+                            "/jre/lib/amd64/default/libj9vm29.so",
+                            "/jre/lib/amd64/compressedrefs/libj9vm29.so"})
+        if (::stat((home + rel).c_str(), &sb) == 0) return true;
+    return false;
+}
+
 }  // namespace
 
 AttachFlags parse_attach_flags(const std::vector<std::string>& cmdline,
@@ -154,7 +164,7 @@ std::string parse_release_version(const std::string& release_text) {
     return "";
 }
 
-std::optional<JvmProcess> inspect(const std::string& proc_root, pid_t pid, bool resolve_user) {
+std::optional<JvmProcess> inspect(const std::string& proc_root, pid_t pid, bool for_attach) {
     auto status = proc::read_status(proc_root, pid);
     auto stat = proc::read_stat(proc_root, pid);
     if (!status || !stat) return std::nullopt;
@@ -166,20 +176,24 @@ std::optional<JvmProcess> inspect(const std::string& proc_root, pid_t pid, bool 
     j.start_time_ticks = stat->start_time_ticks;
     j.euid = status->euid;
     j.egid = status->egid;
-    j.user = resolve_user ? user_name(j.euid) : std::to_string(j.euid);
+    j.user = for_attach ? std::to_string(j.euid) : user_name(j.euid);
     j.exe = proc::read_exe(proc_root, pid);
     j.cmdline = proc::read_cmdline(proc_root, pid);
 
-    // One pass over maps for both markers (the kernel renders maps on every read).
+    std::string root = proc_root + "/" + std::to_string(pid) + "/root";
+    // One pass over maps for both markers (the kernel renders maps on every read, a few
+    // hundred microseconds for a JVM: the attach fast path avoids it for `java`).
     std::string libjvm, j9;
-    for (auto& path : proc::mapped_library_paths(proc_root, pid, [](std::string_view b) {
-             return b == "libjvm.so" || is_openj9_lib(b);
-         })) {
+    bool quick = for_attach && basename(j.exe) == "java";
+    if (quick && openj9_home(root + dirname(dirname(j.exe)))) j9 = "(openj9 JAVA_HOME)";
+    auto is_marker = [](std::string_view b) { return b == "libjvm.so" || is_openj9_lib(b); };
+    std::vector<std::string> marked;
+    if (!quick) marked = proc::mapped_library_paths(proc_root, pid, is_marker);
+    for (auto& path : marked) {
         std::string_view base = std::string_view(path).substr(path.rfind('/') + 1);
         if (base == "libjvm.so" && libjvm.empty()) libjvm = path;
         else if (is_openj9_lib(base) && j9.empty()) j9 = path;
     }
-    std::string root = proc_root + "/" + std::to_string(pid) + "/root";
     struct stat sb;
     bool j9_attach_info =
         ::stat((root + "/tmp/.com_ibm_tools_attach/" + std::to_string(j.nspid) + "/attachInfo")
@@ -200,7 +214,7 @@ std::optional<JvmProcess> inspect(const std::string& proc_root, pid_t pid, bool 
     // JAVA_HOME: <home>/lib/server/libjvm.so (JDK 9+), <home>/jre/lib/amd64/server/libjvm.so
     // (JDK 8), or <home>/bin/java.
     const std::string& lib = !j9.empty() ? j9 : libjvm;
-    if (!lib.empty()) {
+    if (!lib.empty() && lib[0] == '/') {
         std::string home = dirname(dirname(dirname(lib)));
         if (basename(dirname(home)) == "jre") home = dirname(dirname(home));  // jre/lib/<arch>
         else if (basename(home) == "jre") home = dirname(home);

@@ -44,9 +44,11 @@ struct JvmProcess {
 };
 
 // Inspects PID.  nullopt if the process does not exist (or vanished while reading).
-// resolve_user=false leaves `user` as the uid number (skips NSS: faster attaches).
+// for_attach=true is the attach engine's fast path: `user` stays the uid number (no
+// NSS), and for a `java` launcher maps is not read (OpenJ9 is told by files in its
+// JAVA_HOME instead), so libjvm_loaded is not filled.
 std::optional<JvmProcess> inspect(const std::string& proc_root, pid_t pid,
-                                  bool resolve_user = true);
+                                  bool for_attach = false);
 
 // Main class or jar from a java command line ("" if it can't be told).
 std::string main_from_cmdline(const std::vector<std::string>& cmdline);

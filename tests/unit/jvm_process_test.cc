@@ -46,6 +46,23 @@ TEST(JvmProcessInspect, NotAJvmOpenJ9AndLauncher) {
     EXPECT_FALSE(inspect(fixture(), 99999));
 }
 
+TEST(JvmProcessInspect, AttachFastPathSkipsMapsAndNss) {
+    auto j = inspect(fixture(), 4242, /*for_attach=*/true);
+    ASSERT_TRUE(j);
+    EXPECT_EQ(j->kind, Kind::hotspot);
+    EXPECT_EQ(j->user, "1001");
+    EXPECT_EQ(j->java_home, "/opt/jdk");
+    EXPECT_EQ(j->jdk_version, "17.0.9");
+    EXPECT_FALSE(j->libjvm_loaded) << "not known without maps";
+    // OpenJ9 is told by its JAVA_HOME's VM library.
+    auto j9 = inspect(fixture(), 4444, true);
+    ASSERT_TRUE(j9);
+    EXPECT_EQ(j9->kind, Kind::openj9);
+    auto bash = inspect(fixture(), 4343, true);
+    ASSERT_TRUE(bash);
+    EXPECT_EQ(bash->kind, Kind::not_jvm);
+}
+
 TEST(JvmProcessList, ListsOnlyJvms) {
     auto all = list_jvms(fixture());
     ASSERT_EQ(all.size(), 3u);
