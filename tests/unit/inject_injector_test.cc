@@ -312,12 +312,13 @@ TEST_F(InjectInjector, DoneInJournalIsNotAttachedAgainAfterRestart) {
 }
 
 // A journal as a crashed daemon leaves it: a session without stop, an attach in progress.
-std::string crashed_journal(const jvm::JvmProcess& j, const std::string& host_path) {
+std::string crashed_journal(const jvm::JvmProcess& j, const std::string& host_path,
+                            int64_t t_ms = 1) {
     std::string boot = *proc::read_file("/proc/sys/kernel/random/boot_id");
     boot = boot.substr(0, boot.find('\n'));
     json s{{"session", "start"}, {"boot", boot}, {"since", 0}, {"t", 1}};
     json e{{"pid", j.pid}, {"start", j.start_time_ticks}, {"boot", boot}, {"state", "in_progress"},
-           {"rule", "apm"}, {"agent", host_path}, {"host_path", host_path}, {"t", 1}};
+           {"rule", "apm"}, {"agent", host_path}, {"host_path", host_path}, {"t", t_ms}};
     return s.dump() + "\n" + e.dump() + "\n";
 }
 
@@ -348,6 +349,22 @@ TEST_F(InjectInjector, InProgressAfterCrashNotLoadedIsAttached) {
     ready(*inj, j);
     ASSERT_TRUE(eventually([&] { return sink_.count("inject.ok") == 1; }));
     EXPECT_EQ(engine_.count(), 1u);
+}
+
+TEST_F(InjectInjector, RecentInProgressWaitsForTheOldAttachToSettle) {
+    auto j = fake_jvm(getpid(), "jw.inject.InjectApp");
+    mkdir(state_.c_str(), 0700);
+    auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch()).count();
+    std::ofstream(state_ + "/inject.journal") << crashed_journal(j, agent_, now_ms);
+    auto inj = start(make_policy(rule("apm", "    timeout_ms: 100\n")));
+    inj->on_jvm_started(j, 0, true);
+    ready(*inj, j);
+    // The dead daemon's request could still be served until t + timeout + 2 s.
+    usleep(1500 * 1000);
+    EXPECT_EQ(engine_.count(), 0u);
+    ASSERT_TRUE(eventually([&] { return sink_.count("inject.ok") == 1; }));
+    EXPECT_EQ(sink_.count("inject.matched"), 1u);
 }
 
 TEST_F(InjectInjector, JvmStartedWhileCrashedDaemonWasDownIsNotMissed) {

@@ -269,7 +269,7 @@ bool Injector::confirm_loaded(const jvm::JvmProcess& j, const policy::Rule& r,
     return false;
 }
 
-void Injector::decide(JvmKey k) {
+void Injector::decide(JvmKey k, bool again) {
     if (stopping_) return;
     std::optional<jvm::JvmProcess> jvm;
     std::shared_ptr<const policy::Policy> pol;
@@ -287,13 +287,15 @@ void Injector::decide(JvmKey k) {
     if (!d.rule) { finish(k); return; }
     const policy::Rule& rule = *d.rule;
     if (d.excluded) { skipped(*jvm, &rule, SkipReason::excluded); finish(k); return; }
-    {
-        std::lock_guard<std::mutex> lock(stats_mu_);
-        ++stats_.matched;
+    if (!again) {
+        {
+            std::lock_guard<std::mutex> lock(stats_mu_);
+            ++stats_.matched;
+        }
+        emit({{"type", "inject.matched"}, {"rule", rule.name}, {"jvm", jvm_summary(*jvm)},
+              {"agent", agent_summary(rule.agent)}, {"existing", existing},
+              {"dry_run", pol->dry_run}});
     }
-    emit({{"type", "inject.matched"}, {"rule", rule.name}, {"jvm", jvm_summary(*jvm)},
-          {"agent", agent_summary(rule.agent)}, {"existing", existing},
-          {"dry_run", pol->dry_run}});
 
     auto finish_skipped = [&](SkipReason why, const std::string& detail = "") {
         skipped(*jvm, &rule, why, detail);
@@ -321,7 +323,7 @@ void Injector::decide(JvmKey k) {
                 Tracked* t = find(k);
                 if (!t) return;
                 t->policy = pol;
-                if (decider_.post([this, k] { decide(k); },
+                if (decider_.post([this, k] { decide(k, true); },
                                   Clock::now() + std::chrono::milliseconds(settle_at - now)))
                     return;
             }

@@ -97,7 +97,7 @@ private:
     Tracked* track(const JvmKey& k);       // mu_ held; nullptr when the table is full
     void maybe_schedule(Tracked& t);       // mu_ held
     void finish(const JvmKey& k);
-    void decide(JvmKey k);
+    void decide(JvmKey k, bool again = false);  // again: re-run after a wait, no new "matched"
     void attach_job(JvmKey k);
     bool confirm_loaded(const jvm::JvmProcess& j, const policy::Rule& r,
                         const std::optional<StateEntry>& persisted, std::string* host_path);
