@@ -156,3 +156,16 @@ TEST(AuditSink, UnwritablePathFailsWithOneLine) {
     EXPECT_NE(err.find("/nonexistent-dir/x/audit.log"), std::string::npos);
     EXPECT_EQ(err.find('\n'), std::string::npos);
 }
+
+TEST(AuditSink, OutputFailuresAreCountedAsLost) {
+    SinkOptions o;
+    o.file.path = "/dev/full";   // every write fails with ENOSPC
+    AsyncEventSink sink(o);
+    std::string err;
+    ASSERT_TRUE(sink.start(&err)) << err;
+    for (int i = 0; i < 3; ++i) sink.emit(stop_event(i));
+    sink.stop();
+    EXPECT_EQ(sink.written(), 0u);
+    EXPECT_GE(sink.write_errors(), 1u);
+    EXPECT_EQ(sink.write_lost(), 3u);
+}

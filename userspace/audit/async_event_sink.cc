@@ -80,7 +80,10 @@ void AsyncEventSink::run() {
         }
         std::string err;
         bool ok = out.empty() || file_.write(out, &err);
-        if (!ok) std::fprintf(stderr, "jvmwatchd: %s\n", err.c_str());
+        // Say it on the 1st, 2nd, 4th, 8th, ... failure: a full disk must not flood stderr.
+        if (!ok && ((write_errors_ + 1) & write_errors_) == 0)
+            std::fprintf(stderr, "jvmwatchd: %s (failure %llu; events of the batch lost)\n", err.c_str(),
+                         static_cast<unsigned long long>(write_errors_ + 1));
         if (!batch.empty()) {
             if (!unsynced) first_unsynced = clock::now();
             unsynced += static_cast<unsigned>(batch.size());
@@ -94,7 +97,7 @@ void AsyncEventSink::run() {
 
         lk.lock();
         if (ok) written_ += batch.size();
-        else ++write_errors_;
+        else { ++write_errors_; write_lost_ += batch.size(); }
         rotations_ = file_.rotations();
         in_flight_ = 0;
         if (queue_.empty()) drained_.notify_all();
@@ -125,6 +128,7 @@ uint64_t AsyncEventSink::emitted() const { std::lock_guard<std::mutex> g(mu_); r
 uint64_t AsyncEventSink::dropped() const { std::lock_guard<std::mutex> g(mu_); return dropped_; }
 uint64_t AsyncEventSink::written() const { std::lock_guard<std::mutex> g(mu_); return written_; }
 uint64_t AsyncEventSink::write_errors() const { std::lock_guard<std::mutex> g(mu_); return write_errors_; }
+uint64_t AsyncEventSink::write_lost() const { std::lock_guard<std::mutex> g(mu_); return write_lost_; }
 uint64_t AsyncEventSink::rotations() const { std::lock_guard<std::mutex> g(mu_); return rotations_; }
 
 }  // namespace jvmwatch::audit

@@ -48,6 +48,7 @@ public:
     uint64_t dropped() const;
     uint64_t written() const;
     uint64_t write_errors() const;
+    uint64_t write_lost() const;        // events in batches that failed to write
     uint64_t rotations() const;
     const std::string& host() const { return host_; }
 
@@ -59,7 +60,7 @@ private:
     mutable std::mutex mu_;
     std::condition_variable cv_, drained_;
     std::deque<nlohmann::json> queue_;
-    uint64_t seq_ = 0, dropped_ = 0, written_ = 0, write_errors_ = 0, rotations_ = 0;
+    uint64_t seq_ = 0, dropped_ = 0, written_ = 0, write_errors_ = 0, write_lost_ = 0, rotations_ = 0;
     uint64_t in_flight_ = 0;
     bool stopping_ = false, started_ = false;
     std::thread writer_;

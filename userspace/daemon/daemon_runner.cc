@@ -204,7 +204,7 @@ int run_daemon(const RunOptions& opts) {
         proc.tick(mono_now());
         if (cfg.audit.stats_interval_s && std::chrono::steady_clock::now() >= next_stats) {
             next_stats += std::chrono::seconds(cfg.audit.stats_interval_s);
-            sink.emit(proc.stats_event(kernel_counters(*obs), sink.dropped(), false, uptime()));
+            sink.emit(proc.stats_event(kernel_counters(*obs), sink.dropped(), false, uptime(), sink.write_lost()));
         }
     }
 
@@ -213,7 +213,7 @@ int run_daemon(const RunOptions& opts) {
     obs->stop();                 // drains the ring buffer, detaches the programs
     proc.finish(mono_now());
     if (hooks.on_stop) hooks.on_stop();
-    sink.emit(proc.stats_event(kernel_counters(*obs), sink.dropped(), true, uptime()));
+    sink.emit(proc.stats_event(kernel_counters(*obs), sink.dropped(), true, uptime(), sink.write_lost()));
     sink.emit({{"type", "daemon.stop"}, {"pid", getpid()}, {"reason", stop_reason}, {"uptime_s", uptime()}});
     sink.stop();                 // writes what is queued, fsyncs
     obs.reset();

@@ -223,7 +223,7 @@ void EventProcessor::finish(uint64_t now_ns) {
 }
 
 nlohmann::json EventProcessor::stats_event(const KernelCounters& k, uint64_t sink_dropped,
-                                           bool final, double uptime_s) {
+                                           bool final, double uptime_s, uint64_t sink_write_lost) {
     std::lock_guard<std::recursive_mutex> g(mu_);
     const auto& cs = correlator_.stats();
     static const char* kTypeNames[] = {"exec", "exit", "thread_name", "sigquit", "connect",
@@ -251,6 +251,7 @@ nlohmann::json EventProcessor::stats_event(const KernelCounters& k, uint64_t sin
             {"drops", {{"ringbuf", k.ringbuf_drops},
                        {"malformed", k.malformed + malformed_},
                        {"sink_queue", sink_dropped},
+                       {"sink_write", sink_write_lost},
                        {"own_expect", cs.own_expect_dropped}}},
             {"evictions", {{"processes", procs_.evictions()}, {"jvms", jvms_.evictions()},
                            {"correlations", cs.evicted}, {"cgroups", cgroups_.evictions()}}},

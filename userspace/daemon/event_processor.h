@@ -67,8 +67,9 @@ public:
     OwnAttachRegistry& own_attach_registry() { return correlator_; }
 
     // A `stats` event body (without envelope): cumulative counters.
+    // sink_dropped: writer queue full; sink_write_lost: in batches the output refused.
     nlohmann::json stats_event(const KernelCounters& k, uint64_t sink_dropped, bool final,
-                               double uptime_s);
+                               double uptime_s, uint64_t sink_write_lost = 0);
 
 private:
     const JvmInfo* jvm_at(pid_t pid, const char* detected_by, uint64_t ts);
