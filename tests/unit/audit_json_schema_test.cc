@@ -75,10 +75,12 @@ std::vector<json> one_of_each_type() {
                                                 {"signal_time", "2026-11-21T14:18:13Z"}, {"signal_result", 0}}),
         merge(envelope("stats"), {{"final", true}, {"uptime_s", 3}, {"kernel", zeros}, {"userspace", zeros},
                                   {"drops", zeros}, {"evictions", zeros}, {"tables", zeros}}),
-        merge(envelope("inject.matched"), {{"pid", 1}, {"rule", "r"}}),
-        merge(envelope("inject.ok"), {{"pid", 1}}),
-        merge(envelope("inject.failed"), {{"pid", 1}, {"reason", "timeout"}}),
-        merge(envelope("inject.skipped"), {{"pid", 1}, {"reason", "attach disabled"}}),
+        merge(envelope("inject.matched"), {{"jvm", {{"pid", 1}, {"main", "A"}}}, {"rule", "r"},
+                                           {"agent", {{"kind", "java"}, {"path", "/a.jar"}, {"options", ""}}},
+                                           {"existing", false}, {"dry_run", false}}),
+        merge(envelope("inject.ok"), {{"jvm", {{"pid", 1}}}, {"rule", "r"}, {"attempts", 1}, {"ms_from_exec", nullptr}}),
+        merge(envelope("inject.failed"), {{"jvm", {{"pid", 1}}}, {"rule", "r"}, {"outcome", "timed_out"}}),
+        merge(envelope("inject.skipped"), {{"jvm", {{"pid", 1}}}, {"rule", nullptr}, {"reason", "excluded"}}),
     };
 }
 
@@ -184,4 +186,10 @@ TEST(AuditJsonSchema, EventSchemaRejectsBrokenEvents) {
     json start = evs[3];
     start["jvm"]["cmdline"] = "java Main";
     EXPECT_FALSE(valid(schema, start));
+    json skipped = evs[11];
+    skipped.erase("reason");
+    EXPECT_FALSE(valid(schema, skipped));
+    skipped = evs[11];
+    skipped["jvm"].erase("pid");
+    EXPECT_FALSE(valid(schema, skipped));
 }
