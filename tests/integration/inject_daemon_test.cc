@@ -112,8 +112,11 @@ protected:
         d.reset();
     }
     std::unique_ptr<Child> start_app(const std::string& main = "jw.inject.InjectApp",
-                                     std::vector<std::string> extra = {}) {
+                                     std::vector<std::string> extra = {},
+                                     std::optional<uid_t> uid = std::nullopt) {
         Child::Spec s;
+        s.uid = uid;
+        s.gid = uid;
         s.argv = {"java"};
         for (auto& f : kSmallJvm) s.argv.push_back(f);
         for (auto& f : extra) s.argv.push_back(f);
@@ -368,6 +371,30 @@ TEST_F(InjectDaemon, AgentFoundInTheJvmIsNotLoadedAgainWithoutJournal) {
     EXPECT_EQ(count_lines(nm, "NATIVE "), 1);
     EXPECT_EQ(events_of(log_, "inject.ok").size(), 2u);
     stop_daemon(d2);
+}
+
+TEST_F(InjectDaemon, JvmOfAnotherUserIsInjectedByUserRule) {
+    JW_REQUIRE_ROOT();
+    // The agent writes as the JVM's user (nobody): give it a writable directory.
+    fs::create_directories(dir_.file("out"));
+    chmod(dir_.file("out").c_str(), 0777);
+    std::string marker = dir_.file("out/marker");
+    write_config("inject:\n  state_dir: " + dir_.file("state") + "\n  rules:\n"
+                 "    - name: by-user\n      match:\n        uid: 65534\n"
+                 "        args: {glob: \"" + tag_ + "\"}\n      agent: " + marker_agent(marker) + "\n");
+    auto d = start_daemon();
+    auto mine = start_app();                                   // root: not matched
+    auto theirs = start_app("jw.inject.InjectApp", {}, 65534);  // nobody
+    ASSERT_TRUE(eventually([&] { return events_of(log_, "inject.ok", theirs->pid()).size() == 1; },
+                           std::chrono::seconds(60))) << d->output() << theirs->output();
+    ASSERT_TRUE(mine->wait_for_output("READY"));
+    usleep(500 * 1000);
+    auto counts = marker_counts(marker);
+    EXPECT_EQ(counts.size(), 1u);
+    EXPECT_EQ(counts[theirs->pid()], 1);
+    EXPECT_EQ(events_of(log_, "inject.ok", theirs->pid())[0]["jvm"]["uid"], 65534);
+    EXPECT_TRUE(theirs->alive());
+    stop_daemon(d);
 }
 
 TEST_F(InjectDaemon, DryRunReportsAndAttachesNothing) {
