@@ -115,6 +115,25 @@ TEST_F(AttachCli, ProcessExitCodes) {
     EXPECT_NE(out.find("attaching needs root or that user"), std::string::npos) << out;
 }
 
+TEST_F(AttachCli, PsListsTheJvm) {
+    auto r = jvmwatch({"ps", "--json"});
+    ASSERT_EQ(r.code, kOk) << r.out;
+    bool found = false;
+    for (auto& j : nlohmann::json::parse(r.out)) {
+        if (j["pid"] != jvm_->pid()) continue;
+        found = true;
+        EXPECT_EQ(j["main"], "jw.test.Sleeper");
+        EXPECT_EQ(j["user"], "root");
+        EXPECT_EQ(j["kind"], "hotspot");
+        EXPECT_EQ(j["jdk"].get<std::string>().rfind("17.", 0), 0u) << j.dump();
+    }
+    EXPECT_TRUE(found) << r.out;
+    auto table = jvmwatch({"ps"});
+    EXPECT_EQ(table.code, kOk);
+    EXPECT_NE(table.out.find("PID"), std::string::npos);
+    EXPECT_NE(table.out.find(pid() + " "), std::string::npos) << table.out;
+}
+
 TEST(AttachCliDisabled, AttachDisabledExitCode) {
     JW_REQUIRE_ROOT();
     Child jvm(test::java_spec({"-XX:+DisableAttachMechanism"}, "jw.test.Sleeper"));

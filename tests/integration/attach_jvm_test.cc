@@ -187,6 +187,7 @@ TEST(AttachJvmCold, ReduceSignalUsageListenerNeedsNoSignal) {
     EXPECT_EQ(r.outcome, Outcome::ok) << r.detail;
     EXPECT_FALSE(r.signalled) << "-Xrs: never signalled";
     EXPECT_TRUE(jvm.alive());
+    expect_no_thread_dump(jvm);
 }
 
 // Protocol v2 and the JDK 21+ agent policy need a newer JDK; the tests use one if the

@@ -175,6 +175,20 @@ TEST(AttachSafety, StaleSocketIsReplaced) {
     expect_no_thread_dump(jvm);
 }
 
+TEST(AttachSafety, ZombieJvmIsTargetExited) {
+    JW_REQUIRE_ROOT();
+    Child jvm(java_spec({"-Xmx64m"}, "jw.test.Sleeper"));
+    ASSERT_TRUE(jvm.wait_for_output("ready", std::chrono::seconds(60))) << jvm.output();
+    jvm.kill(SIGKILL);  // not reaped yet: a zombie, which kill(pid, 0) would call alive
+    ASSERT_TRUE(test::eventually([&] {
+        auto st = proc::read_status("/proc", jvm.pid());
+        return st && st->state == 'Z';
+    }));
+    auto r = attach(jvm.pid(), {"properties", {}});
+    EXPECT_EQ(r.outcome, Outcome::target_exited) << r.detail;
+    EXPECT_FALSE(r.signalled);
+}
+
 TEST(AttachSafety, NotAJvmAndNoSuchProcess) {
     JW_REQUIRE_ROOT();
     Child sleeper(spec_of({"sleep", "60"}));
