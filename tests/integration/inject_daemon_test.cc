@@ -13,6 +13,7 @@
 
 #include "attach/procfs.h"
 #include "tests/common/support.h"
+#include "userspace/audit/json_schema.h"
 
 namespace jvmwatch::test {
 namespace {
@@ -84,6 +85,19 @@ protected:
         tag_ = fs::path(dir_.path()).filename().string();
         log_ = dir_.file("audit.jsonl");
         cfg_ = dir_.file("jvmwatchd.yaml");
+    }
+
+    // Every event the daemon wrote, inject.* included, must conform to the schema.
+    void TearDown() override {
+        if (!fs::exists(log_)) return;
+        std::string err;
+        auto schema = audit::JsonSchema::from_file(source_dir() + "/docs/events.schema.json", &err);
+        ASSERT_TRUE(schema) << err;
+        for (auto& e : read_events(log_)) {
+            std::vector<std::string> errors;
+            EXPECT_TRUE(schema->validate(e, &errors))
+                << e.dump() << "\n" << (errors.empty() ? "" : errors[0]);
+        }
     }
 
     // A policy whose rules only match JVMs of this test (by --tag), so concurrent runs
