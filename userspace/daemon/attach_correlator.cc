@@ -257,7 +257,7 @@ void AttachCorrelator::expect_own_attach(pid_t target_pid, const std::string& ru
     uint64_t now = d_.now ? d_.now() : 0;
     std::lock_guard<std::mutex> g(own_mu_);
     if (own_.size() >= cfg_.max_own_expected && !own_.count(target_pid)) {
-        ++stats_.own_expect_dropped;
+        ++own_expect_dropped_;
         return;
     }
     own_[target_pid] = OwnExpect{rule_name, now, 0};

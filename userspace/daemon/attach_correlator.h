@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -44,7 +45,6 @@ struct CorrelatorStats {
     uint64_t evicted = 0;              // finalised early because max_open was reached
     uint64_t orphan_socket_events = 0; // data/close with no open correlation
     uint64_t sigquit_not_jvm = 0;      // SIGQUITs to processes that are not JVMs
-    uint64_t own_expect_dropped = 0;
 };
 
 class AttachCorrelator : public OwnAttachRegistry {
@@ -85,6 +85,8 @@ public:
 
     size_t open_count() const { return open_.size(); }
     const CorrelatorStats& stats() const { return stats_; }
+    // Announced own attaches forgotten because max_own_expected was reached.
+    uint64_t own_expect_dropped() const { return own_expect_dropped_.load(); }
 
 private:
     struct Evidence {
@@ -128,6 +130,7 @@ private:
     struct OwnExpect { std::string rule; uint64_t since_ns = 0; uint64_t done_ns = 0; };
     std::mutex own_mu_;
     std::map<pid_t, OwnExpect> own_;     // guarded by own_mu_
+    std::atomic<uint64_t> own_expect_dropped_{0};
 };
 
 }  // namespace jvmwatch::daemon

@@ -252,7 +252,7 @@ nlohmann::json EventProcessor::stats_event(const KernelCounters& k, uint64_t sin
                        {"malformed", k.malformed + malformed_},
                        {"sink_queue", sink_dropped},
                        {"sink_write", sink_write_lost},
-                       {"own_expect", cs.own_expect_dropped}}},
+                       {"own_expect", correlator_.own_expect_dropped()}}},
             {"evictions", {{"processes", procs_.evictions()}, {"jvms", jvms_.evictions()},
                            {"correlations", cs.evicted}, {"cgroups", cgroups_.evictions()}}},
             {"tables", {{"processes", procs_.size()}, {"jvms", jvms_.size()},
