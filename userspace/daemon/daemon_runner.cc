@@ -134,6 +134,8 @@ int run_daemon(const RunOptions& opts) {
         raw.reset(fopen(opts.record_raw.c_str(), "ae"));
         if (!raw) {
             spdlog::error("cannot open {}: {}", opts.record_raw, strerror(errno));
+            if (hooks.on_stop) hooks.on_stop();
+            sink.stop();
             return kDaemonSystemError;
         }
     }
@@ -146,6 +148,7 @@ int run_daemon(const RunOptions& opts) {
     };
     if (!obs->start(on_event, &err)) {
         spdlog::error("observer: {}", err);
+        if (hooks.on_stop) hooks.on_stop();
         sink.stop();
         return kDaemonSystemError;
     }
