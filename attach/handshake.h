@@ -66,8 +66,8 @@ Outcome wait_until_signal_safe(const std::string& proc_root, const jvm::JvmProce
                                const PidFd& pidfd, int64_t deadline_ns, std::string* detail,
                                const LogFn& log);
 
-// Waits for the socket to appear (sub-millisecond first check, inotify on the target's
-// /tmp plus capped backoff).  Returns ok, timed_out, target_exited or untrusted_socket.
+// Waits for the socket to appear (first check after 200 us, then backoff capped at
+// 1 ms, 10 ms after the first 100 ms).  Returns ok, timed_out, target_exited or untrusted_socket.
 // A socket with inode `stale_ino` (nonzero) is one that refused us: ignored until replaced.
 Outcome wait_for_socket(const std::string& host_path, uid_t euid, ino_t stale_ino,
                         const PidFd& pidfd, int64_t deadline_ns, std::string* detail);
