@@ -38,6 +38,7 @@ private:
     Outcome choose_protocol();
     Outcome ensure_listener(ino_t stale_ino);
     Result& done(Outcome o);
+    Outcome vet();
 
     pid_t pid_;
     const Request& req_;
@@ -46,6 +47,7 @@ private:
     Result r_;
     jvm::JvmProcess t_;
     std::string host_path_;
+    std::string who_;
     RouteBuilder route_;
     TriggerFile trigger_;
     std::unique_ptr<PidFd> pidfd_;
@@ -122,66 +124,96 @@ Result& Session::done(Outcome o) {
     return r_;
 }
 
+// Everything that decides whether this is a HotSpot JVM we may signal (the slow part of
+// inspecting: exe, cmdline, environ, JDK release).
+Outcome Session::vet() {
+    auto t = jvm::inspect(opt_.proc_root, pid_, /*for_attach=*/true);
+    if (!t || t->start_time_ticks != t_.start_time_ticks) {
+        r_.detail = who_ + " exited while inspecting it";
+        return Outcome::target_exited;
+    }
+    t_ = std::move(*t);
+    if (t_.kind == jvm::Kind::openj9) {
+        r_.detail = who_ + " is an OpenJ9 JVM, which uses a different attach mechanism; not signalled";
+        return Outcome::not_a_jvm;
+    }
+    if (t_.kind != jvm::Kind::hotspot) {
+        r_.detail = who_ + " is not a Java VM (no libjvm.so mapped, exe " +
+                    (t_.exe.empty() ? "unknown" : t_.exe) + ")";
+        return Outcome::not_a_jvm;
+    }
+    log(who_ + ": HotSpot JVM, JDK " + (t_.jdk_version.empty() ? "?" : t_.jdk_version) +
+        ", uid " + std::to_string(t_.euid) + ", nspid " + std::to_string(t_.nspid));
+    if (t_.flags.disable_attach_mechanism) {
+        r_.detail = "the JVM runs with -XX:+DisableAttachMechanism; not signalled";
+        return Outcome::attach_disabled;
+    }
+    return Outcome::ok;
+}
+
 Result Session::run() {
     if (pid_ <= 0) {
         r_.detail = "invalid pid " + std::to_string(pid_);
         return done(Outcome::no_such_process);
     }
-    auto t = jvm::inspect(opt_.proc_root, pid_, /*for_attach=*/true);
-    if (!t) {
+    // Cheap facts first: a warm JVM (a trusted socket present, same ids) needs no more.
+    auto status = proc::read_status(opt_.proc_root, pid_);
+    auto stat = proc::read_stat(opt_.proc_root, pid_);
+    if (!status || !stat) {
         r_.detail = "no process with pid " + std::to_string(pid_);
         return done(Outcome::no_such_process);
     }
-    t_ = std::move(*t);
-    std::string who = "pid " + std::to_string(pid_) + " (" + t_.status.name + ")";
-    if (t_.status.state == 'Z' || t_.status.state == 'X') {
-        r_.detail = who + " has exited (zombie)";
+    t_.pid = pid_;
+    t_.status = *status;
+    t_.nspid = status->nspid();
+    t_.euid = status->euid;
+    t_.egid = status->egid;
+    t_.start_time_ticks = stat->start_time_ticks;
+    who_ = "pid " + std::to_string(pid_) + " (" + t_.status.name + ")";
+    if (status->state == 'Z' || status->state == 'X' || stat->state == 'Z') {
+        r_.detail = who_ + " has exited (zombie)";
         return done(Outcome::target_exited);
     }
     // Without root, another user's maps and exe are unreadable: we could not even tell
     // whether it is a JVM, and could neither signal nor connect.
     if (geteuid() != 0 && geteuid() != t_.euid) {
-        r_.detail = who + " runs as uid " + std::to_string(t_.euid) +
+        r_.detail = who_ + " runs as uid " + std::to_string(t_.euid) +
                     ": attaching needs root or that user";
         return done(Outcome::permission_denied);
     }
-    if (t_.kind == jvm::Kind::openj9) {
-        r_.detail = who + " is an OpenJ9 JVM, which uses a different attach mechanism; not signalled";
-        return done(Outcome::not_a_jvm);
-    }
-    if (t_.kind != jvm::Kind::hotspot) {
-        r_.detail = who + " is not a Java VM (no libjvm.so mapped, exe " +
-                    (t_.exe.empty() ? "unknown" : t_.exe) + ")";
-        return done(Outcome::not_a_jvm);
-    }
-    log(who + ": HotSpot JVM, JDK " + (t_.jdk_version.empty() ? "?" : t_.jdk_version) +
-        ", uid " + std::to_string(t_.euid) + ", nspid " + std::to_string(t_.nspid));
-    if (t_.flags.disable_attach_mechanism) {
-        r_.detail = "the JVM runs with -XX:+DisableAttachMechanism; not signalled";
-        return done(Outcome::attach_disabled);
-    }
     if (Outcome o = choose_protocol(); o != Outcome::ok) return done(o);
-
     pidfd_ = std::make_unique<PidFd>(pid_);
-    auto st = proc::read_stat(opt_.proc_root, pid_);
-    if (!st || st->start_time_ticks != t_.start_time_ticks) {
-        r_.detail = "pid " + std::to_string(pid_) + " exited (or was reused) while inspecting it";
+    auto again = proc::read_stat(opt_.proc_root, pid_);
+    if (!again || again->start_time_ticks != t_.start_time_ticks) {
+        r_.detail = who_ + " exited (or the pid was reused) while inspecting it";
         return done(Outcome::target_exited);
     }
     host_path_ = host_socket_path(opt_.proc_root, t_);
-    if (auto why = route_.build(opt_.proc_root, t_, host_path_); !why.empty()) {
-        r_.detail = why;
-        return done(Outcome::permission_denied);
-    }
     auto c = check_socket(host_path_, t_.euid);
+    // Vet now unless the JVM is warm: its socket is only there if it is a HotSpot JVM
+    // whose listener runs (or ran: a stale socket is vetted before any signal).  With
+    // other ids the credential rule needs the JDK version.
+    bool vetted = false;
+    if (c.state != SocketState::present || geteuid() != t_.euid || getegid() != t_.egid) {
+        if (Outcome o = vet(); o != Outcome::ok) return done(o);
+        vetted = true;
+    }
     if (c.state == SocketState::untrusted) {
         r_.detail = c.detail;
         return done(Outcome::untrusted_socket);
+    }
+    if (auto why = route_.build(opt_.proc_root, t_, host_path_); !why.empty()) {
+        r_.detail = why;
+        return done(Outcome::permission_denied);
     }
     bool up = c.state == SocketState::present;
     ino_t stale_ino = 0;
     for (int attempt = 0;; ++attempt) {
         if (!up) {
+            if (!vetted) {
+                if (Outcome o = vet(); o != Outcome::ok) return done(o);
+                vetted = true;
+            }
             if (Outcome o = ensure_listener(stale_ino); o != Outcome::ok) return done(o);
         }
         Conversation::Params p;
