@@ -14,8 +14,7 @@ RUNS_A=${1:-40}
 RUNS_B=${2:-15}
 JW=$PWD/build/bin/jvmwatch
 CLASSES=$PWD/build/java/classes
-WORK=$(mktemp -d /tmp/jvmwatch-bench.XXXXXX)
-PIDFILE=$WORK/pid
+WORK=""
 
 # start_jvm FILE: a fresh idle Sleeper JVM whose pid goes into FILE.
 start_jvm() {
@@ -33,10 +32,12 @@ stop_jvm() {
     : >"$1"
 }
 
-# Internal: the --prepare step of scenario (b).
+# Internal: the --prepare step of scenario (b) (reuses the run's work dir).
 if [ "${1:-}" = "--fresh" ]; then
     WORK=$(dirname "$2"); stop_jvm "$2"; start_jvm "$2"; exit 0
 fi
+WORK=$(mktemp -d /tmp/jvmwatch-bench.XXXXXX)
+PIDFILE=$WORK/pid
 
 cleanup() { stop_jvm "$PIDFILE" || true; stop_jvm "$WORK/warm.pid" || true; rm -rf "$WORK"; }
 trap cleanup EXIT
