@@ -232,6 +232,9 @@ int tp_rename(struct trace_event_raw_task_rename *ctx)
 static __always_inline void on_sigquit(struct task_struct *target, __u32 target_tid,
 				       __s32 result, __u32 si_code)
 {
+	/* The sender may live 3 ms (jattach): track it here so its exit is reported even
+	 * before userspace has seen this event. */
+	track(bpf_get_current_pid_tgid() >> 32);
 	struct jw_sigquit_event *e = reserve(sizeof(*e));
 	if (!e)
 		return;
@@ -323,6 +326,7 @@ static __always_inline bool java_pid_socket(struct scratch *s, __u32 len, __u32 
 
 static __always_inline void emit_connect(struct scratch *s, __u32 len, __u32 pid, __s32 fd)
 {
+	track(bpf_get_current_pid_tgid() >> 32);   /* the attacher: report its exit */
 	struct jw_connect_event *e = reserve(sizeof(*e));
 	if (!e)
 		return;
