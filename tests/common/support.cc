@@ -43,8 +43,8 @@ std::string source_dir() {
     return fs::current_path().string();
 }
 
-TempDir::TempDir(const std::string& prefix) {
-    std::string tmpl = "/tmp/" + prefix + ".XXXXXX";
+TempDir::TempDir(const std::string& prefix, const std::string& base) {
+    std::string tmpl = base + "/" + prefix + ".XXXXXX";
     std::vector<char> buf(tmpl.begin(), tmpl.end());
     buf.push_back('\0');
     if (!mkdtemp(buf.data())) throw std::runtime_error("mkdtemp: " + std::string(strerror(errno)));

@@ -33,10 +33,11 @@ std::string java_classes();                      // build/java/classes
 std::string java_jar(const std::string& name);   // build/java/NAME.jar
 std::string source_dir();                        // the repository top ($JVMWATCH_SRC or cwd)
 
-// A private directory removed (recursively) on destruction.
+// A private directory removed (recursively) on destruction.  `base` is /tmp unless a
+// test needs a directory that a private tmpfs on /tmp would hide (use /var/tmp then).
 class TempDir {
 public:
-    explicit TempDir(const std::string& prefix = "jvmwatch-test");
+    explicit TempDir(const std::string& prefix = "jvmwatch-test", const std::string& base = "/tmp");
     ~TempDir();
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;

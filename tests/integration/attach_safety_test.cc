@@ -7,6 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -121,8 +122,11 @@ pid_t first_child(pid_t parent) {
 
 TEST(AttachSafety, JvmInOwnPidAndMountNamespace) {
     JW_REQUIRE_ROOT();
-    std::string java_cmd = "mount -t tmpfs tmpfs /tmp && exec java -Xmx64m -cp " +
-                           test::java_classes() + " jw.test.Sleeper";
+    // The private tmpfs hides /tmp, and the build (hence the classes) may live there.
+    test::TempDir cp("jw-attach-ns", "/var/tmp");
+    std::filesystem::copy(test::java_classes(), cp.path(), std::filesystem::copy_options::recursive);
+    std::string java_cmd = "mount -t tmpfs tmpfs /tmp && exec java -Xmx64m -cp " + cp.path() +
+                           " jw.test.Sleeper";
     Child unshare(spec_of({"unshare", "--pid", "--mount", "--fork", "--mount-proc", "sh", "-c", java_cmd}));
     KillOnExit guard;
     ASSERT_TRUE(test::eventually([&] { return (guard.pid = first_child(unshare.pid())) > 0; }));

@@ -1,6 +1,9 @@
 // Rule matching: each matcher field, AND across fields, first match wins, exclusions.
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "tests/common/support.h"
 #include "userspace/policy/policy_parser.h"
 #include "userspace/policy/rule_matcher.h"
@@ -115,6 +118,26 @@ TEST(PolicyMatch, FlagsOnlyBeforeMainClass) {
     EXPECT_EQ(first_rule(p, jvm_of("m.M", {"java", "m.M", "-XX:+UseSerialGC"})), "");
 }
 
+TEST(PolicyMatch, ContainerIdIsTheOneTheStreamReports) {
+    // A fixture /proc whose cgroup names a Docker container: the rule sees the same id
+    // as the audit stream (daemon::container_id_from_cgroup).
+    test::TempDir proc("policy-proc");
+    std::string id(64, 'b');
+    id[0] = '7';
+    std::filesystem::create_directories(proc.file("4242"));
+    std::ofstream(proc.file("4242/cgroup")) << "0::/system.slice/docker-" << id << ".scope\n";
+    auto p = policy_of(std::string("  - name: c\n    match: {container: \"7b*\"}\n") + kAgent);
+    auto j = jvm_of("m.M");
+    j.pid = 4242;
+    Subject in_container(j, proc.path());
+    EXPECT_EQ(in_container.container_id(), id);
+    ASSERT_TRUE(decide(p, in_container).rule);
+    // Not in a container: a container rule never matches.
+    std::ofstream(proc.file("4242/cgroup"), std::ios::trunc) << "0::/user.slice/session-3.scope\n";
+    Subject outside(j, proc.path());
+    EXPECT_FALSE(decide(p, outside).rule);
+}
+
 TEST(PolicyMatch, EnvFromProc) {
     // Our own process: PATH is set, a random name is not.
     auto p = policy_of(std::string("  - name: e\n    match: {env: [PATH, {name: PATH, value: {regex: \"/\"}}]}\n") +
@@ -130,13 +153,6 @@ TEST(PolicyMatch, EnvFromProc) {
     EXPECT_FALSE(decide(only_n, s).rule);
 }
 
-TEST(PolicyMatch, ContainerIdFromCgroup) {
-    std::string id(64, 'a');
-    id[0] = '1';
-    EXPECT_EQ(container_id_from_cgroup("/system.slice/docker-" + id + ".scope"), id);
-    EXPECT_EQ(container_id_from_cgroup("/kubepods/burstable/pod1/cri-containerd-" + id), id);
-    EXPECT_EQ(container_id_from_cgroup("/user.slice/user-0.slice/session-3.scope"), "");
-}
 
 TEST(PolicyMatch, GlobIsWholeStringRegexIsPartial) {
     std::string e;

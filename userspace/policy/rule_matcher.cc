@@ -12,12 +12,6 @@ bool any_of(const std::vector<Pattern>& ps, const std::string& s) {
     return std::any_of(ps.begin(), ps.end(), [&](const Pattern& p) { return p.matches(s); });
 }
 
-bool is_hex64(std::string_view s) {
-    return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-               return std::isxdigit(static_cast<unsigned char>(c)) && !std::isupper(c);
-           });
-}
-
 // The class or jar alone: "-jar /x/app.jar" -> "/x/app.jar", "m/c.Main" -> "c.Main" also.
 std::vector<std::string> main_forms(const std::string& main) {
     std::vector<std::string> out{main};
@@ -28,22 +22,6 @@ std::vector<std::string> main_forms(const std::string& main) {
 }
 }  // namespace
 
-std::string container_id_from_cgroup(const std::string& path) {
-    // Scan every 64-hex run delimited by non-alphanumerics; the last one is the container.
-    std::string found;
-    size_t i = 0;
-    while (i < path.size()) {
-        if (std::isxdigit(static_cast<unsigned char>(path[i]))) {
-            size_t j = i;
-            while (j < path.size() && std::isalnum(static_cast<unsigned char>(path[j]))) ++j;
-            if (is_hex64(std::string_view(path).substr(i, j - i))) found = path.substr(i, j - i);
-            i = j;
-        } else {
-            ++i;
-        }
-    }
-    return found;
-}
 
 const std::vector<std::string>& Subject::environ() const {
     if (!environ_) environ_ = proc::read_environ(proc_root_, jvm_.pid);

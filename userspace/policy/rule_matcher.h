@@ -7,13 +7,10 @@
 #include <vector>
 
 #include "attach/jvm_process.h"
+#include "userspace/daemon/container_id.h"
 #include "userspace/policy/policy.h"
 
 namespace jvmwatch::policy {
-
-// The 64-hex container id in a cgroup path (docker-<id>.scope, cri-containerd-<id>,
-// libpod-<id>, /docker/<id>, ...); "" if none.
-std::string container_id_from_cgroup(const std::string& cgroup_path);
 
 class Subject {
 public:
@@ -22,7 +19,8 @@ public:
     const jvm::JvmProcess& jvm() const { return jvm_; }
     const std::vector<std::string>& environ() const;
     const std::string& cgroup() const;
-    std::string container_id() const { return container_id_from_cgroup(cgroup()); }
+    // The same id the audit stream reports for this JVM, so rules and records agree.
+    std::string container_id() const { return daemon::container_id_from_cgroup(cgroup()); }
 
 private:
     const jvm::JvmProcess& jvm_;
