@@ -107,12 +107,33 @@ Child::Child(Spec spec) : dir_("jvmwatch-child") {
     close(fd);
 }
 
+// A JVM killed by a signal cannot remove its /tmp/.java_pid<pid> socket (nor an
+// attach's trigger file): tests must not leave them behind.  Called while the child is
+// a zombie, so its pid cannot have been reused yet.
+static void remove_dead_jvm_files(pid_t pid) {
+    struct stat sb;
+    std::string sock = "/tmp/.java_pid" + std::to_string(pid);
+    if (lstat(sock.c_str(), &sb) == 0 && S_ISSOCK(sb.st_mode)) unlink(sock.c_str());
+    std::string trigger = "/tmp/.attach_pid" + std::to_string(pid);
+    if (lstat(trigger.c_str(), &sb) == 0 && S_ISREG(sb.st_mode)) unlink(trigger.c_str());
+}
+
+// Waits (blocking or not) for the child to exit without reaping it, cleans up after
+// it, then reaps.  Returns true once reaped.
+static bool reap(pid_t pid, bool block, int* status) {
+    siginfo_t si{};
+    if (waitid(P_PID, pid, &si, WEXITED | WNOWAIT | (block ? 0 : WNOHANG)) != 0 || si.si_pid != pid)
+        return false;
+    remove_dead_jvm_files(pid);
+    return waitpid(pid, status, 0) == pid;
+}
+
 Child::~Child() {
     if (pid_ > 0 && !reaped_) {
         ::kill(-pid_, SIGKILL);
         ::kill(pid_, SIGKILL);
         int st;
-        waitpid(pid_, &st, 0);
+        reap(pid_, true, &st);
     }
 }
 
@@ -132,8 +153,7 @@ bool Child::wait_for_output(const std::string& needle, std::chrono::milliseconds
 bool Child::alive() const {
     if (reaped_) return false;
     int st;
-    pid_t r = waitpid(pid_, &st, WNOHANG);
-    if (r == pid_) {
+    if (reap(pid_, false, &st)) {
         reaped_ = true;
         status_ = st;
         return false;

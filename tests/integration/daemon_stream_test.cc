@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "tests/common/support.h"
@@ -204,9 +205,15 @@ TEST(DaemonStream, JvmInItsOwnPidAndMountNamespace) {
     JW_REQUIRE_ROOT();
     Jvmwatchd d;
     ASSERT_TRUE(d.wait_ready()) << d.output();
-    Child::Spec spec = java_spec({}, "jw.daemon.Idle", {"300"});
-    spec.argv.insert(spec.argv.begin(),
-                     {"unshare", "--pid", "--mount", "--fork", "--mount-proc", "--kill-child"});
+    // A container-like JVM: own pid and mount namespace and a private /tmp, so its
+    // .java_pid1 socket never lands in the host's /tmp.  The classes are copied out of
+    // the build dir first, which may itself live under /tmp.
+    TempDir cp("jw-daemon-ns", "/var/tmp");
+    std::filesystem::copy(java_classes(), cp.path(),
+                          std::filesystem::copy_options::recursive);
+    Child::Spec spec;
+    spec.argv = {"unshare", "--pid", "--mount", "--fork", "--mount-proc", "--kill-child", "sh", "-c",
+                 "mount -t tmpfs tmpfs /tmp && exec java -cp " + cp.path() + " jw.daemon.Idle 300"};
     Child ns(spec);
     ASSERT_TRUE(ns.wait_for_output("ready", std::chrono::seconds(60))) << ns.output();
     auto s = d.wait_for([&](const json& e) {
