@@ -157,20 +157,14 @@ Result Session::run() {
         return done(Outcome::no_such_process);
     }
     // Cheap facts first: a warm JVM (a trusted socket present, same ids) needs no more.
-    auto status = proc::read_status(opt_.proc_root, pid_);
-    auto stat = proc::read_stat(opt_.proc_root, pid_);
-    if (!status || !stat) {
+    auto basic = jvm::inspect_basic(opt_.proc_root, pid_);
+    if (!basic) {
         r_.detail = "no process with pid " + std::to_string(pid_);
         return done(Outcome::no_such_process);
     }
-    t_.pid = pid_;
-    t_.status = *status;
-    t_.nspid = status->nspid();
-    t_.euid = status->euid;
-    t_.egid = status->egid;
-    t_.start_time_ticks = stat->start_time_ticks;
+    t_ = std::move(*basic);
     who_ = "pid " + std::to_string(pid_) + " (" + t_.status.name + ")";
-    if (status->state == 'Z' || status->state == 'X' || stat->state == 'Z') {
+    if (t_.status.state == 'Z' || t_.status.state == 'X') {
         r_.detail = who_ + " has exited (zombie)";
         return done(Outcome::target_exited);
     }

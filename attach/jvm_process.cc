@@ -164,11 +164,10 @@ std::string parse_release_version(const std::string& release_text) {
     return "";
 }
 
-std::optional<JvmProcess> inspect(const std::string& proc_root, pid_t pid, bool for_attach) {
+std::optional<JvmProcess> inspect_basic(const std::string& proc_root, pid_t pid) {
     auto status = proc::read_status(proc_root, pid);
     auto stat = proc::read_stat(proc_root, pid);
     if (!status || !stat) return std::nullopt;
-
     JvmProcess j;
     j.pid = pid;
     j.status = *status;
@@ -176,6 +175,13 @@ std::optional<JvmProcess> inspect(const std::string& proc_root, pid_t pid, bool 
     j.start_time_ticks = stat->start_time_ticks;
     j.euid = status->euid;
     j.egid = status->egid;
+    return j;
+}
+
+std::optional<JvmProcess> inspect(const std::string& proc_root, pid_t pid, bool for_attach) {
+    auto basic = inspect_basic(proc_root, pid);
+    if (!basic) return std::nullopt;
+    JvmProcess& j = *basic;
     j.user = for_attach ? std::to_string(j.euid) : user_name(j.euid);
     j.exe = proc::read_exe(proc_root, pid);
     j.cmdline = proc::read_cmdline(proc_root, pid);
@@ -208,7 +214,7 @@ std::optional<JvmProcess> inspect(const std::string& proc_root, pid_t pid, bool 
         // exe "java" without libjvm yet: the launcher is still loading the VM.
         j.kind = Kind::hotspot;
     } else {
-        return j;
+        return basic;
     }
 
     // JAVA_HOME: <home>/lib/server/libjvm.so (JDK 9+), <home>/jre/lib/amd64/server/libjvm.so
@@ -231,7 +237,7 @@ std::optional<JvmProcess> inspect(const std::string& proc_root, pid_t pid, bool 
     }
     j.main = main_from_cmdline(j.cmdline);
     j.flags = parse_attach_flags(j.cmdline, proc::read_environ(proc_root, pid));
-    return j;
+    return basic;
 }
 
 std::vector<JvmProcess> list_jvms(const std::string& proc_root) {

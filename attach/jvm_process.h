@@ -50,6 +50,10 @@ struct JvmProcess {
 std::optional<JvmProcess> inspect(const std::string& proc_root, pid_t pid,
                                   bool for_attach = false);
 
+// The part of inspect() that needs only /proc/PID/status and stat: pid, nspid, start
+// time, euid/egid and status (kind stays not_jvm).  Enough for a warm attach.
+std::optional<JvmProcess> inspect_basic(const std::string& proc_root, pid_t pid);
+
 // Main class or jar from a java command line ("" if it can't be told).
 std::string main_from_cmdline(const std::vector<std::string>& cmdline);
 
