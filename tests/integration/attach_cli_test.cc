@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/common/support.h"
+#include "tests/integration/shared_jvm_fixture.h"
 #include "userspace/cli/commands.h"
 
 namespace jvmwatch::cli {
@@ -25,29 +26,10 @@ Ran jvmwatch(std::vector<std::string> args) {
     return r;
 }
 
-class AttachCli : public ::testing::Test {
+class AttachCli : public test::SharedJvmTest {
 protected:
-    static void SetUpTestSuite() {
-        if (!test::have_root()) return;
-        jvm_ = std::make_unique<Child>(test::java_spec({"-Xmx64m"}, "jw.test.Sleeper"));
-        ready_ = jvm_->wait_for_output("ready", std::chrono::seconds(60));
-    }
-    static void TearDownTestSuite() { jvm_.reset(); }
-    void SetUp() override {
-        JW_REQUIRE_ROOT();
-        ASSERT_TRUE(ready_) << jvm_->output();
-    }
-    void TearDown() override {
-        if (jvm_) {
-            EXPECT_EQ(jvm_->output().find("Full thread dump"), std::string::npos) << jvm_->output();
-        }
-    }
     static std::string pid() { return std::to_string(jvm_->pid()); }
-    static std::unique_ptr<Child> jvm_;
-    static bool ready_;
 };
-std::unique_ptr<Child> AttachCli::jvm_;
-bool AttachCli::ready_ = false;
 
 TEST_F(AttachCli, PrintsJvmOutputAndJson) {
     auto r = jvmwatch({"attach", "--timeout", "30000", pid(), "jcmd", "VM.version"});

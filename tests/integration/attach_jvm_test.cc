@@ -10,6 +10,7 @@
 #include "attach/procfs.h"
 #include "jvmwatch/attach.h"
 #include "tests/common/support.h"
+#include "tests/integration/shared_jvm_fixture.h"
 
 namespace jvmwatch::attach {
 namespace {
@@ -30,33 +31,13 @@ std::string read_all(const std::string& path) {
     return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
-void expect_no_thread_dump(const Child& jvm) {
-    EXPECT_EQ(jvm.output().find("Full thread dump"), std::string::npos)
-        << "the JVM printed a thread dump:\n" << jvm.output();
-}
+using test::expect_no_thread_dump;
 
-// One idle JVM shared by the warm tests (starting JVMs is the slow part).
-class AttachJvm : public ::testing::Test {
+// The warm tests share one idle JVM.
+class AttachJvm : public test::SharedJvmTest {
 protected:
-    static void SetUpTestSuite() {
-        if (!test::have_root()) return;
-        jvm_ = std::make_unique<Child>(java_spec({"-Xmx64m"}, "jw.test.Sleeper"));
-        ready_ = jvm_->wait_for_output("ready", std::chrono::seconds(60));
-    }
-    static void TearDownTestSuite() { jvm_.reset(); }
-    void SetUp() override {
-        JW_REQUIRE_ROOT();
-        ASSERT_TRUE(ready_) << jvm_->output();
-    }
-    void TearDown() override {
-        if (jvm_) expect_no_thread_dump(*jvm_);
-    }
     static pid_t pid() { return jvm_->pid(); }
-    static std::unique_ptr<Child> jvm_;
-    static bool ready_;
 };
-std::unique_ptr<Child> AttachJvm::jvm_;
-bool AttachJvm::ready_ = false;
 
 TEST_F(AttachJvm, PropertiesThenWarm) {
     auto r = attach(pid(), {"properties", {}});

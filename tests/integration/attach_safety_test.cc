@@ -15,6 +15,7 @@
 #include "attach/procfs.h"
 #include "jvmwatch/attach.h"
 #include "tests/common/support.h"
+#include "tests/integration/shared_jvm_fixture.h"
 
 namespace jvmwatch::attach {
 namespace {
@@ -30,10 +31,7 @@ Result attach(pid_t pid, const Request& req) {
     return run(pid, req, o);
 }
 
-void expect_no_thread_dump(const Child& jvm) {
-    EXPECT_EQ(jvm.output().find("Full thread dump"), std::string::npos)
-        << "the JVM printed a thread dump:\n" << jvm.output();
-}
+using test::expect_no_thread_dump;
 
 Child::Spec spec_of(std::vector<std::string> argv) {
     Child::Spec s;
