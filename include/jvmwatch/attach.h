@@ -54,6 +54,7 @@ struct Result {
     std::string output;             // the JVM's output after the result line
     std::string detail;             // one human line explaining a failure
     int protocol = 1;               // protocol version used
+    bool output_truncated = false;  // the reply had more than Options::max_output bytes
     bool signalled = false;         // we sent SIGQUIT (the listener was not up)
     double elapsed_ms = 0;
 };
@@ -62,6 +63,13 @@ struct Options {
     std::chrono::milliseconds timeout{10000};  // the whole attach, including the handshake
     std::string proc_root = "/proc";           // for tests; host /proc otherwise
     int protocol = 0;                          // 0 = auto (v1, v2 when the request needs it)
+    // The process the caller decided on: its start time (/proc/PID/stat field 22, clock
+    // ticks).  When nonzero and PID names another process by now (pid reuse), run()
+    // signals and connects nothing and reports target_exited.
+    uint64_t expect_start_ticks = 0;
+    // At most this many output bytes are kept in Result::output; the rest of the reply is
+    // not read (output_truncated).  Does not apply to on_output, which streams.
+    size_t max_output = 1 << 20;
     // Called with output as it streams in (may be empty); run() still fills Result::output
     // unless this is set.
     std::function<void(std::string_view)> on_output;
