@@ -11,6 +11,7 @@
 #include "attach/procfs.h"
 #include "tests/common/support.h"
 #include "userspace/inject/agent_stager.h"
+#include "userspace/policy/agent_file_check.h"
 #include "userspace/policy/sha256.h"
 
 namespace jvmwatch::inject {
@@ -43,10 +44,22 @@ protected:
         }));
         root_tmp_ = "/proc/" + std::to_string(ns_->pid()) + "/root/tmp/";
     }
+    // The agent as the injector hands it over: an open fd, its size and hash.
+    policy::AgentSource source() {
+        policy::AgentSource src;
+        src.fd.reset(open(agent_.c_str(), O_RDONLY | O_CLOEXEC));
+        std::string text = slurp(agent_);
+        src.size = text.size();
+        src.sha256 = policy::sha256_hex(text);
+        return src;
+    }
     std::optional<StagedAgent> stage(uid_t uid = 0, gid_t gid = 0) {
         err_.clear();
-        return stage_agent("/proc", ns_->pid(), uid, gid, agent_, &err_);
+        auto target = TargetProcess::open("/proc", ns_->pid(), start_ticks(ns_->pid()), &err_);
+        if (!target) return std::nullopt;
+        return stage_agent("/proc", *target, uid, gid, source(), policy::AgentKind::java, &err_);
     }
+    static uint64_t start_ticks(pid_t pid) { return proc::read_stat("/proc", pid)->start_time_ticks; }
     std::string expected_name() {
         return ".jvmwatch-agent-" + policy::sha256_hex(slurp(agent_)).substr(0, 32) + ".jar";
     }
@@ -117,13 +130,48 @@ TEST_F(InjectStage, ReplacesATamperedCopyAndNeverFollowsALink) {
     EXPECT_EQ(slurp(victim), "keep me");
 }
 
-TEST_F(InjectStage, SameNamespaceUsesTheOriginalPath) {
+TEST_F(InjectStage, TargetIsPinnedByStartTime) {
     JW_REQUIRE_ROOT();
-    std::string err;
-    auto s = stage_agent("/proc", getpid(), 0, 0, agent_, &err);
-    ASSERT_TRUE(s) << err;
-    EXPECT_FALSE(s->staged);
-    EXPECT_EQ(s->target_path, agent_);
+    std::string why;
+    pid_t pid = ns_->pid();
+    auto t = TargetProcess::open("/proc", pid, start_ticks(pid), &why);
+    ASSERT_TRUE(t) << why;
+    EXPECT_TRUE(t->other_mount_ns());
+    // Another start time: by now another process under the same pid.
+    EXPECT_FALSE(TargetProcess::open("/proc", pid, start_ticks(pid) + 1, &why));
+    EXPECT_EQ(why, "the JVM exited");
+    auto self = TargetProcess::open("/proc", getpid(), start_ticks(getpid()), &why);
+    ASSERT_TRUE(self) << why;
+    EXPECT_FALSE(self->other_mount_ns());
+    // Once the process is gone, its pinned dirfd answers nothing, whatever holds the pid.
+    ns_.reset();
+    std::string ignored;
+    EXPECT_FALSE(t->root(&ignored));
+}
+
+// A huge sparse file planted under the hash name must not be read through (it would hold
+// a worker for minutes): its size differs, so it is replaced without being hashed.
+TEST_F(InjectStage, OversizedExistingCopyIsReplacedWithoutBeingRead) {
+    JW_REQUIRE_ROOT();
+    std::string name = root_tmp_ + expected_name();
+    {
+        std::ofstream(name) << "x";
+    }
+    ASSERT_EQ(truncate(name.c_str(), 200ll << 30), 0);  // 200 GiB, sparse
+    ASSERT_EQ(chmod(name.c_str(), 0444), 0);
+    // atime older than mtime: any read would move it (relatime).
+    struct timespec times[2] = {{1000, 0}, {0, UTIME_OMIT}};
+    ASSERT_EQ(utimensat(AT_FDCWD, name.c_str(), times, 0), 0);
+    int old_fd = open(name.c_str(), O_PATH | O_CLOEXEC);
+    ASSERT_GE(old_fd, 0);
+    auto s = stage();
+    ASSERT_TRUE(s) << err_;
+    EXPECT_FALSE(s->reused);
+    EXPECT_EQ(slurp(name), slurp(agent_));
+    struct stat st;
+    ASSERT_EQ(fstat(old_fd, &st), 0);
+    close(old_fd);
+    EXPECT_EQ(st.st_atim.tv_sec, 1000);  // never read
 }
 
 }  // namespace

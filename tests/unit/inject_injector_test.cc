@@ -15,6 +15,7 @@
 using jvmwatch::test::Child;
 #include "userspace/inject/injector.h"
 #include "userspace/policy/policy_parser.h"
+#include "userspace/policy/sha256.h"
 
 namespace jvmwatch::inject {
 namespace {
@@ -142,6 +143,13 @@ protected:
         EXPECT_TRUE(inj) << err;
         return inj;
     }
+    // The journal as a previous daemon left it (a file of ours, 0600).
+    void write_journal(const std::string& text) {
+        int fd = open((state_ + "/inject.journal").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        ASSERT_GE(fd, 0);
+        ASSERT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+        close(fd);
+    }
     void ready(Injector& inj, const jvm::JvmProcess& j) {
         inj.on_jvm_milestone(j.pid, j.start_time_ticks, JW_MS_SIGNAL_DISPATCH, 0);
     }
@@ -165,9 +173,16 @@ TEST_F(InjectInjector, AttachesMatchingJvmOnceSignalDispatchIsUp) {
     ASSERT_TRUE(eventually([&] { return sink_.count("inject.ok") == 1; }));
     ASSERT_EQ(engine_.count(), 1u);
     EXPECT_EQ(engine_.calls[0].req.op, "load");
+    // The JVM is given the agent store's copy, named by its content, not the config's path.
+    std::string stored = state_ + "/agents/" + policy::sha256_hex("PK fake agent") + ".jar";
     EXPECT_EQ(engine_.calls[0].req.args,
-              (std::vector<std::string>{"instrument", "false", agent_ + "=k=v"}));
+              (std::vector<std::string>{"instrument", "false", stored + "=k=v"}));
     auto ok = sink_.of("inject.ok")[0];
+    EXPECT_EQ(ok["agent_path"], stored);
+    EXPECT_FALSE(ok["staged"].get<bool>());
+    // Identity travels: the engine gets the start time the daemon reported.
+    EXPECT_EQ(engine_.calls[0].opts.expect_start_ticks, j.start_time_ticks);
+    EXPECT_LE(engine_.calls[0].opts.max_output, 4096u);
     EXPECT_EQ(ok["rule"], "apm");
     EXPECT_EQ(ok["attempts"], 1);
     EXPECT_EQ(ok["jvm"]["pid"], getpid());
@@ -325,7 +340,7 @@ std::string crashed_journal(const jvm::JvmProcess& j, const std::string& host_pa
 TEST_F(InjectInjector, InProgressAfterCrashIsConfirmedAgainstTheJvm) {
     auto j = fake_jvm(getpid(), "jw.inject.InjectApp");
     mkdir(state_.c_str(), 0700);
-    std::ofstream(state_ + "/inject.journal") << crashed_journal(j, agent_);
+    write_journal(crashed_journal(j, agent_));
     // "The JVM" (this process) holds the agent open, as a JVM that loaded it does.
     int fd = open(agent_.c_str(), O_RDONLY | O_CLOEXEC);
     ASSERT_GE(fd, 0);
@@ -343,7 +358,7 @@ TEST_F(InjectInjector, InProgressAfterCrashIsConfirmedAgainstTheJvm) {
 TEST_F(InjectInjector, InProgressAfterCrashNotLoadedIsAttached) {
     auto j = fake_jvm(getpid(), "jw.inject.InjectApp");
     mkdir(state_.c_str(), 0700);
-    std::ofstream(state_ + "/inject.journal") << crashed_journal(j, agent_);
+    write_journal(crashed_journal(j, agent_));
     auto inj = start(make_policy(rule("apm")));  // include_existing: false, yet due
     inj->on_jvm_started(j, 0, true);
     ready(*inj, j);
@@ -356,7 +371,7 @@ TEST_F(InjectInjector, RecentInProgressWaitsForTheOldAttachToSettle) {
     mkdir(state_.c_str(), 0700);
     auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch()).count();
-    std::ofstream(state_ + "/inject.journal") << crashed_journal(j, agent_, now_ms);
+    write_journal(crashed_journal(j, agent_, now_ms));
     auto inj = start(make_policy(rule("apm", "    timeout_ms: 100\n")));
     inj->on_jvm_started(j, 0, true);
     ready(*inj, j);
@@ -371,7 +386,7 @@ TEST_F(InjectInjector, JvmStartedWhileCrashedDaemonWasDownIsNotMissed) {
     auto j = fake_jvm(getpid(), "jw.inject.InjectApp");
     mkdir(state_.c_str(), 0700);
     std::string journal = crashed_journal(j, agent_);
-    std::ofstream(state_ + "/inject.journal") << journal.substr(0, journal.find('\n') + 1);
+    write_journal(journal.substr(0, journal.find('\n') + 1));
     auto inj = start(make_policy(rule("apm")));
     inj->on_jvm_started(j, 0, true);  // "existing", but due to the crashed session
     ready(*inj, j);

@@ -42,7 +42,7 @@ TEST(InjectState, RecordsSurviveReopenAndDeadJvmsArePruned) {
     EXPECT_FALSE(s2->crashed_since_ticks());
     struct stat st;
     ASSERT_EQ(stat(dir.c_str(), &st), 0);
-    EXPECT_EQ(st.st_mode & 0777, 0700u);
+    EXPECT_EQ(st.st_mode & 0777, 0711u);  // searchable: JVMs reach STATE_DIR/agents
 }
 
 TEST(InjectState, TornLastLineIsIgnored) {

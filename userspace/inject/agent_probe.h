@@ -14,7 +14,9 @@
 
 namespace jvmwatch::inject {
 
-// `file` is a path the daemon can stat (for a staged copy: /proc/PID/root/tmp/...).
+// `file` is a path the daemon can reach (a staged copy: /proc/PID/root/tmp/..., resolved
+// inside that root; any other path without following a symlink).  Matched by device and
+// inode, or by name (also "(deleted)": the store's content-named copies).
 bool agent_loaded(const std::string& proc_root, pid_t pid, const std::string& file);
 
 // True if a thread of PID has this comm (15 chars at most, as the kernel keeps it).

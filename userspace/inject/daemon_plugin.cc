@@ -85,6 +85,8 @@ private:
         std::string err;
         auto inj = Injector::create(p, d, &err);
         if (!inj) { spdlog::error("inject: disabled: {}", err); return; }
+        if (auto bad = inj->stats().journal_lines_skipped)
+            spdlog::warn("inject: journal: skipped {} malformed line(s)", bad);
         injector_ = std::move(inj);
         spdlog::info("inject: {} rule(s){}, state in {}", p->rules.size(),
                      p->dry_run ? ", dry run" : "", p->state_dir);

@@ -15,6 +15,7 @@ std::string_view to_string(SkipReason r) {
         case SkipReason::rate_limited: return "rate_limited";
         case SkipReason::overloaded: return "overloaded";
         case SkipReason::exited: return "exited";
+        case SkipReason::agent_changed: return "agent_changed";
     }
     return "?";
 }
@@ -29,6 +30,16 @@ nlohmann::json agent_summary(const policy::Agent& a) {
     return {{"kind", a.kind == policy::AgentKind::java ? "java" : "native"},
             {"path", a.path},
             {"options", a.options}};
+}
+
+std::string bounded_detail(std::string s) {
+    if (s.size() <= kMaxDetailBytes) return s;
+    const std::string mark = " [truncated]";
+    size_t cut = kMaxDetailBytes - mark.size();
+    // Back off continuation bytes (10xxxxxx): never split a character.
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    s.resize(cut);
+    return s + mark;
 }
 
 }  // namespace jvmwatch::inject

@@ -24,10 +24,16 @@ enum class SkipReason {
     rate_limited,              // waited too long for the rate limit
     overloaded,                // queue or table full (counted as a drop)
     exited,                    // the JVM was gone before the attach
+    agent_changed,             // the agent file is not what the loaded config accepted
 };
 std::string_view to_string(SkipReason);
 
 nlohmann::json jvm_summary(const jvm::JvmProcess& j);
 nlohmann::json agent_summary(const policy::Agent& a);
+
+// Events carry at most this much of a JVM's reply or other detail.
+constexpr size_t kMaxDetailBytes = 4096;
+// `s` cut to kMaxDetailBytes (at a UTF-8 character boundary), marked when cut.
+std::string bounded_detail(std::string s);
 
 }  // namespace jvmwatch::inject

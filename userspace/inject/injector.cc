@@ -1,6 +1,7 @@
 #include "userspace/inject/injector.h"
 
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -85,20 +86,26 @@ std::unique_ptr<Injector> Injector::create(std::shared_ptr<const policy::Policy>
     if (!policy) { *error = "injector: no policy"; return nullptr; }
     auto store = StateStore::open(policy->state_dir, deps.proc_root, error);
     if (!store) return nullptr;
+    auto agents = AgentStore::open(policy->state_dir, geteuid(), error);
+    if (!agents) return nullptr;
     if (!deps.attach) deps.attach = [](pid_t p, const attach::Request& r, const attach::Options& o) {
         return attach::run(p, r, o);
     };
-    return std::unique_ptr<Injector>(new Injector(std::move(policy), std::move(deps), std::move(store)));
+    return std::unique_ptr<Injector>(
+        new Injector(std::move(policy), std::move(deps), std::move(store), std::move(agents)));
 }
 
 Injector::Injector(std::shared_ptr<const policy::Policy> policy, InjectorDeps deps,
-                   std::unique_ptr<StateStore> store)
+                   std::unique_ptr<StateStore> store, std::unique_ptr<AgentStore> agents)
     : deps_(std::move(deps)),
       store_(std::move(store)),
+      agents_(std::move(agents)),
       policy_(policy),
       limiter_(policy->rate_limit),
       decider_(1, deps_.queue_capacity),
-      workers_(policy->max_in_flight, deps_.queue_capacity) {}
+      workers_(policy->max_in_flight, deps_.queue_capacity) {
+    stats_.journal_lines_skipped = store_->skipped_lines();
+}
 
 Injector::~Injector() { shutdown(); }
 
@@ -254,11 +261,14 @@ bool Injector::confirm_loaded(const jvm::JvmProcess& j, const policy::Rule& r,
                               std::string* host_path) {
     std::vector<std::string> candidates;
     if (persisted && !persisted->host_path.empty()) candidates.push_back(persisted->host_path);
+    const std::string& hash = r.agent.content_sha256;
     if (in_other_mount_ns(deps_.proc_root, j.pid)) {
-        if (auto name = staged_name(r.agent.path))
-            candidates.push_back(deps_.proc_root + "/" + std::to_string(j.pid) + "/root/tmp/" + *name);
+        if (!hash.empty())
+            candidates.push_back(deps_.proc_root + "/" + std::to_string(j.pid) + "/root/tmp/" +
+                                 staged_name(hash, r.agent.kind));
     } else {
-        candidates.push_back(r.agent.path);
+        if (!hash.empty()) candidates.push_back(agents_->path_for(hash, r.agent.kind));
+        candidates.push_back(r.agent.path);  // loaded by a daemon before the store
     }
     for (const auto& c : candidates) {
         if (agent_loaded(deps_.proc_root, j.pid, c)) {
@@ -436,8 +446,11 @@ void Injector::attach_job(JvmKey k) {
         rule = t->rule;
         exec_ts = t->exec_ts_ns;
     }
-    auto stat = proc::read_stat(deps_.proc_root, k.pid);
-    if (!stat || stat->start_time_ticks != k.start_ticks || stat->state == 'Z' || stat->state == 'X') {
+    // The identity the daemon reported, pinned from here to the signal: the stager works
+    // through this process's /proc dirfd, the engine checks the start time itself.
+    std::string why;
+    auto target = TargetProcess::open(deps_.proc_root, k.pid, k.start_ticks, &why);
+    if (!target) {
         skipped(jvm, rule, SkipReason::exited);
         finish(k);
         return;
@@ -454,12 +467,36 @@ void Injector::attach_job(JvmKey k) {
         }
         emit({{"type", "inject.failed"}, {"rule", rule->name}, {"jvm", jvm_summary(jvm)},
               {"agent", agent_summary(rule->agent)}, {"outcome", std::string(attach::to_string(o))},
-              {"detail", detail}, {"attempts", attempt}});
+              {"detail", bounded_detail(detail)}, {"attempts", attempt}});
         finish(k);
     };
 
+    // The agent file again, opened once: checked and hashed through that fd, which is
+    // also what the JVM's copy is written from.  Content other than what the loaded
+    // config accepted is not loaded until a reload accepts it.
+    auto source = policy::open_agent_source(rule->agent.path, rule->agent.sha256,
+                                            deps_.agent_owner, &why);
+    if (source && !rule->agent.content_sha256.empty() &&
+        source->sha256 != rule->agent.content_sha256) {
+        why = "agent file " + rule->agent.path + " has sha256 " + source->sha256 +
+              " now, the loaded config accepted " + rule->agent.content_sha256 +
+              " (a reload must accept it)";
+        source.reset();
+    }
+    if (!source) {
+        skipped(jvm, rule, SkipReason::agent_changed, why);
+        finish(k);
+        return;
+    }
+
     std::string err;
-    auto staged = stage_agent(deps_.proc_root, k.pid, jvm.euid, jvm.egid, rule->agent.path, &err);
+    std::optional<StagedAgent> staged;
+    if (target->other_mount_ns()) {
+        staged = stage_agent(deps_.proc_root, *target, jvm.euid, jvm.egid, *source, rule->agent.kind,
+                             &err);
+    } else if (auto path = agents_->put(*source, rule->agent.kind, &err)) {
+        staged = StagedAgent{*path, *path, false, false};
+    }
     if (!staged) return fail(attach::Outcome::system_error, err, false);
     // Durable intent before the attach: after a crash this entry makes the next daemon
     // check the JVM instead of attaching blindly.
@@ -473,6 +510,8 @@ void Injector::attach_job(JvmKey k) {
     attach::Options opts;
     opts.timeout = std::chrono::milliseconds(rule->timeout_ms);
     opts.proc_root = deps_.proc_root;
+    opts.expect_start_ticks = k.start_ticks;  // a reused pid is never signalled
+    opts.max_output = kMaxDetailBytes;        // a load's reply is a line or two; keep no more
     if (deps_.registry) deps_.registry->expect_own_attach(k.pid, rule->name);
     attach::Result res = deps_.attach(k.pid, req, opts);
     if (deps_.registry) deps_.registry->own_attach_done(k.pid);

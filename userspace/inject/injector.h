@@ -23,6 +23,7 @@
 #include "jvmwatch/attach.h"
 #include "userspace/audit/event_sink.h"
 #include "userspace/daemon/jvm_listener.h"
+#include "userspace/inject/agent_store.h"
 #include "userspace/inject/inject_events.h"
 #include "userspace/inject/state_store.h"
 #include "userspace/inject/timed_queue.h"
@@ -43,10 +44,14 @@ struct InjectorDeps {
     // The thread whose presence says VM initialisation is over (a java agent load
     // before that fails on JDK 17); "" = don't wait (tests with fake JVMs).
     std::string vm_initialized_thread = "VM Periodic Tas";
+    // Who must own agent files and their directories (root; tests running unprivileged
+    // use their own uid), checked again at every attach.
+    uid_t agent_owner = 0;
 };
 
 struct InjectorStats {
     uint64_t matched = 0, ok = 0, failed = 0, skipped = 0, dropped = 0, retries = 0;
+    uint64_t journal_lines_skipped = 0;  // malformed journal lines ignored at start
 };
 
 class Injector : public daemon::JvmListener {
@@ -68,6 +73,9 @@ public:
     // a note saying so, or "").
     std::string set_policy(std::shared_ptr<const policy::Policy> policy);
     std::shared_ptr<const policy::Policy> policy() const;
+
+    // Where the agent store keeps its copies (STATE_DIR/agents).
+    const AgentStore& agent_store() const { return *agents_; }
 
     // Waits for running attaches, drops pending ones, marks a clean stop.  Idempotent.
     void shutdown();
@@ -92,7 +100,7 @@ private:
     };
 
     Injector(std::shared_ptr<const policy::Policy> policy, InjectorDeps deps,
-             std::unique_ptr<StateStore> store);
+             std::unique_ptr<StateStore> store, std::unique_ptr<AgentStore> agents);
     Tracked* find(const JvmKey& k);        // mu_ held
     Tracked* track(const JvmKey& k);       // mu_ held; nullptr when the table is full
     void maybe_schedule(Tracked& t);       // mu_ held
@@ -107,6 +115,7 @@ private:
 
     InjectorDeps deps_;
     std::unique_ptr<StateStore> store_;
+    std::unique_ptr<AgentStore> agents_;
     mutable std::mutex mu_;
     std::shared_ptr<const policy::Policy> policy_;
     std::unordered_map<pid_t, Tracked> table_;

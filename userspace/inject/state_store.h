@@ -39,7 +39,9 @@ struct StateEntry {
 
 class StateStore {
 public:
-    // Creates DIR (0700) if needed, loads and compacts the journal.  `proc_root` is used to
+    // Creates DIR (0711) if needed, loads and compacts the journal.  DIR must be a
+    // directory of ours (root) reached without a symlink, not writable by group or others;
+    // the journal a regular file of ours, mode 0600, at most 64 MiB.  `proc_root` is used to
     // tell which JVMs still exist.  nullptr and *error on failure.
     static std::unique_ptr<StateStore> open(const std::string& dir, const std::string& proc_root,
                                             std::string* error);
@@ -60,6 +62,8 @@ public:
     void close_cleanly();
 
     size_t live_entries() const;
+    // Malformed journal lines skipped at open (wrong types, bad JSON, a torn last line).
+    size_t skipped_lines() const { return skipped_lines_; }
     const std::string& journal_path() const { return path_; }
 
 private:
@@ -69,7 +73,9 @@ private:
 
     mutable std::mutex mu_;
     std::string dir_, path_, proc_root_, boot_id_;
-    int fd_ = -1;
+    int fd_ = -1;      // the journal, O_APPEND
+    int dir_fd_ = -1;  // STATE_DIR, checked once at open; every file is reached below it
+    size_t skipped_lines_ = 0;
     uint64_t session_since_ = 0;
     std::optional<uint64_t> crashed_since_;
     size_t dead_records_ = 0;

@@ -52,16 +52,24 @@ std::optional<std::string> check_dirs_and_open(const std::string& path, uid_t tr
         }
         so_far += "/" + name;
         if (slash == std::string::npos) {
-            int fd = openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-            int e = errno;
+            // O_PATH first: a device's open() must not run, a FIFO must not block.
+            safefs::Failure f;
+            safefs::Expect any;
+            any.kinds = safefs::Kind::regular | safefs::Kind::directory | safefs::Kind::socket;
+            struct stat st;
+            safefs::UniqueFd p = safefs::open_path(dir, name, safefs::Resolve::no_symlinks, any, &st, &f);
             close(dir);
-            errno = e;
-            if (fd < 0) {
-                if (errno == ELOOP) return "agent file " + path + " is a symlink";
-                if (errno == ENOENT) return "agent file " + path + " does not exist";
+            if (!p) {
+                // A last component that is a link comes back as the link itself (O_NOFOLLOW).
+                if (f.err == ELOOP || (f.err == 0 && f.why.find(" is a symlink") != std::string::npos))
+                    return "agent file " + path + " is a symlink";
+                if (f.err == ENOENT) return "agent file " + path + " does not exist";
+                if (f.err == 0) return "agent file " + path + " is not a regular file";
+                errno = f.err;
                 return err("open agent file " + path);
             }
-            *out_fd = fd;
+            if (!S_ISREG(st.st_mode)) return "agent file " + path + " is not a regular file";
+            *out_fd = p.release();
             return std::nullopt;
         }
         int next = openat(dir, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -80,32 +88,63 @@ std::optional<std::string> check_dirs_and_open(const std::string& path, uid_t tr
 }
 }  // namespace
 
+std::optional<AgentSource> open_agent_source(const std::string& path,
+                                             const std::optional<std::string>& pin,
+                                             uid_t trusted, std::string* problem,
+                                             uint64_t max_bytes) {
+    if (path.empty() || path[0] != '/') {
+        *problem = "agent path \"" + path + "\" is not absolute";
+        return std::nullopt;
+    }
+    int raw = -1;
+    if (auto e = check_dirs_and_open(path, trusted, &raw)) { *problem = *e; return std::nullopt; }
+    safefs::UniqueFd opath(raw);
+    struct stat st;
+    if (fstat(opath.get(), &st) != 0) { *problem = err("stat " + path); return std::nullopt; }
+    if (st.st_uid != trusted) {
+        *problem = "agent file " + path + " is owned by uid " + std::to_string(st.st_uid) +
+                   ", not " + std::to_string(trusted);
+        return std::nullopt;
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        *problem = "agent file " + path + " is writable by group or others (mode " +
+                   mode_str(st.st_mode) + ")";
+        return std::nullopt;
+    }
+    if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+        *problem = "agent file " + path + " is larger than " + std::to_string(max_bytes) + " bytes";
+        return std::nullopt;
+    }
+    safefs::Failure f;
+    AgentSource src;
+    src.fd = safefs::reopen_for_read(opath.get(), &f);
+    if (!src.fd) { *problem = "open agent file " + path + ": " + f.why; return std::nullopt; }
+    bool too_big = false;
+    auto h = sha256_fd(src.fd.get(), max_bytes, &too_big);
+    if (!h) {
+        *problem = too_big ? "agent file " + path + " is larger than " + std::to_string(max_bytes) + " bytes"
+                           : err("read " + path);
+        return std::nullopt;
+    }
+    if (pin && *h != *pin) {
+        *problem = "agent file " + path + " has sha256 " + *h + ", the rule pins " + *pin;
+        return std::nullopt;
+    }
+    struct stat after;
+    if (fstat(src.fd.get(), &after) != 0) { *problem = err("stat " + path); return std::nullopt; }
+    src.size = static_cast<uint64_t>(after.st_size);
+    src.sha256 = *h;
+    return src;
+}
+
 std::optional<std::string> check_agent_file(const std::string& path,
                                             const std::optional<std::string>& pin,
-                                            uid_t trusted) {
-    if (path.empty() || path[0] != '/') return "agent path \"" + path + "\" is not absolute";
-    int fd = -1;
-    if (auto e = check_dirs_and_open(path, trusted, &fd)) return e;
-    struct stat st;
-    std::optional<std::string> problem;
-    if (fstat(fd, &st) != 0) {
-        problem = err("stat " + path);
-    } else if (!S_ISREG(st.st_mode)) {
-        problem = "agent file " + path + " is not a regular file";
-    } else if (st.st_uid != trusted) {
-        problem = "agent file " + path + " is owned by uid " + std::to_string(st.st_uid) +
-                  ", not " + std::to_string(trusted);
-    } else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-        problem = "agent file " + path + " is writable by group or others (mode " +
-                  mode_str(st.st_mode) + ")";
-    } else if (pin) {
-        auto h = sha256_fd(fd);
-        if (!h) problem = err("read " + path);
-        else if (*h != *pin)
-            problem = "agent file " + path + " has sha256 " + *h + ", the rule pins " + *pin;
-    }
-    close(fd);
-    return problem;
+                                            uid_t trusted, std::string* sha256) {
+    std::string problem;
+    auto src = open_agent_source(path, pin, trusted, &problem);
+    if (!src) return problem;
+    if (sha256) *sha256 = src->sha256;
+    return std::nullopt;
 }
 
 }  // namespace jvmwatch::policy

@@ -46,6 +46,10 @@ struct Agent {
     std::string path;                  // absolute, host view
     std::string options;
     std::optional<std::string> sha256; // lower-case hex pin
+    // The content accepted when the config was loaded (or reloaded): at attach time a file
+    // with other content is refused until a reload accepts it.  Empty when the parser did
+    // not check agent files (tests).
+    std::string content_sha256;
 };
 
 enum class Milestone { signal_dispatch, attach_listener, main };

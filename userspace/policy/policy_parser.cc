@@ -239,7 +239,7 @@ std::optional<Agent> Parser::agent(const YAML::Node& n, const std::string& what)
         a.sha256 = lower;
     }
     if (opts_.check_agent_files) {
-        if (auto e = check_agent_file(a.path, a.sha256, opts_.trusted_uid)) {
+        if (auto e = check_agent_file(a.path, a.sha256, opts_.trusted_uid, &a.content_sha256)) {
             fail(pn, what + ": " + *e);
             return std::nullopt;
         }

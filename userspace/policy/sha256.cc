@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -89,17 +90,24 @@ std::string sha256_hex(std::string_view data) {
     return Sha256::hex(h.finish());
 }
 
-std::optional<std::string> sha256_fd(int fd) {
+std::optional<std::string> sha256_fd(int fd, uint64_t max_bytes, bool* too_big) {
+    if (too_big) *too_big = false;
     Sha256 h;
     char buf[65536];
-    off_t off = 0;
+    uint64_t off = 0;
     for (;;) {
-        ssize_t n = pread(fd, buf, sizeof buf, off);
+        // One byte beyond the cap tells a larger file without reading it all.
+        size_t want = static_cast<size_t>(std::min<uint64_t>(sizeof buf, max_bytes - off + 1));
+        ssize_t n = pread(fd, buf, want, static_cast<off_t>(off));
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return std::nullopt;
         if (n == 0) break;
+        if (off + static_cast<uint64_t>(n) > max_bytes) {
+            if (too_big) *too_big = true;
+            return std::nullopt;
+        }
         h.update(buf, static_cast<size_t>(n));
-        off += n;
+        off += static_cast<uint64_t>(n);
     }
     return Sha256::hex(h.finish());
 }

@@ -26,7 +26,9 @@ private:
 };
 
 std::string sha256_hex(std::string_view data);
-// Hash of an open file descriptor's content from offset 0 (pread); nullopt on read error.
-std::optional<std::string> sha256_fd(int fd);
+// Hash of an open file descriptor's content from offset 0 (pread), reading at most
+// max_bytes: nullopt on a read error or a larger file (*too_big; a huge sparse file is
+// never read through).
+std::optional<std::string> sha256_fd(int fd, uint64_t max_bytes, bool* too_big = nullptr);
 
 }  // namespace jvmwatch::policy
