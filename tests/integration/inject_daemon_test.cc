@@ -14,6 +14,7 @@
 #include "attach/procfs.h"
 #include "tests/common/support.h"
 #include "userspace/audit/json_schema.h"
+#include "userspace/policy/sha256.h"
 
 namespace jvmwatch::test {
 namespace {
@@ -478,6 +479,103 @@ TEST_F(InjectDaemon, SighupWithBadConfigKeepsTheOldPolicy) {
     auto a2 = start_app();
     ASSERT_TRUE(eventually([&] { return marker_counts(m2)[a2->pid()] == 1; }, std::chrono::seconds(60)));
     EXPECT_EQ(marker_counts(m1).count(a2->pid()), 0u);
+    stop_daemon(d);
+}
+
+// The JVM's agent file descriptors: link texts of /proc/PID/fd/* that end in `suffix`.
+std::vector<std::string> open_files_ending(pid_t pid, const std::string& suffix) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+        std::string target = fs::read_symlink(e.path(), ec).string();
+        if (!ec && target.size() >= suffix.size() &&
+            target.compare(target.size() - suffix.size(), suffix.size(), suffix) == 0)
+            out.push_back(target);
+    }
+    return out;
+}
+
+std::string file_sha256(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return policy::sha256_hex(ss.str());
+}
+
+// The JVM is given the store's copy (STATE_DIR/agents/<sha256>.jar, root, 0444), never the
+// configured path another process could swap between the check and the JVM's open.
+TEST_F(InjectDaemon, JvmLoadsTheAgentFromTheContentAddressedStore) {
+    JW_REQUIRE_ROOT();
+    std::string marker = dir_.file("marker");
+    write_config(policy(marker_agent(marker)));
+    auto d = start_daemon();
+    auto app = start_app();
+    ASSERT_TRUE(eventually([&] { return events_of(log_, "inject.ok", app->pid()).size() == 1; },
+                           std::chrono::seconds(60))) << d->output();
+    std::string stored = dir_.file("state") + "/agents/" + file_sha256(abs_jar("inject_marker")) + ".jar";
+    auto ok = events_of(log_, "inject.ok", app->pid())[0];
+    EXPECT_EQ(ok["agent_path"], stored);
+    EXPECT_FALSE(ok["staged"].get<bool>());
+    EXPECT_EQ(ok["agent"]["path"], abs_jar("inject_marker"));  // the rule's path, as configured
+    // The JVM holds the store's copy open (the system class loader keeps the agent jar).
+    EXPECT_EQ(open_files_ending(app->pid(), ".jar").size(), 1u);
+    EXPECT_EQ(open_files_ending(app->pid(), stored).size(), 1u);
+    EXPECT_TRUE(open_files_ending(app->pid(), abs_jar("inject_marker")).empty());
+    struct stat st;
+    ASSERT_EQ(lstat(stored.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISREG(st.st_mode));
+    EXPECT_EQ(st.st_uid, 0u);
+    EXPECT_EQ(st.st_mode & 07777, 0444u);
+    ASSERT_EQ(lstat(fs::path(stored).parent_path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 0u);
+    EXPECT_EQ(st.st_mode & 07777, 0711u);
+    EXPECT_EQ(marker_counts(marker)[app->pid()], 1);
+    stop_daemon(d);
+}
+
+// An agent file replaced after the config was loaded is not loaded: the JVM is reported
+// (inject.skipped, agent_changed) until a reload (SIGHUP) accepts the new content.
+TEST_F(InjectDaemon, AgentReplacedAfterLoadIsReportedAndNotLoadedUntilReload) {
+    JW_REQUIRE_ROOT();
+    std::string agent = dir_.file("agent.jar"), marker = dir_.file("marker");
+    fs::copy_file(abs_jar("inject_marker"), agent);
+    chmod(agent.c_str(), 0644);
+    write_config(policy("{jar: " + agent + ", options: \"marker=" + marker + "\"}"));
+    auto d = start_daemon();
+    // Replaced (atomically, as a deploy would): another valid agent jar, other bytes.
+    std::string next = dir_.file("next.jar"), extra = dir_.file("extra.txt");
+    fs::copy_file(abs_jar("inject_marker"), next);
+    std::ofstream(extra) << "a new build";
+    Child::Spec js;
+    js.argv = {"jar", "uf", next, "-C", dir_.path(), "extra.txt"};
+    Child jar(js);
+    auto rc = jar.wait_exit(std::chrono::seconds(60));
+    ASSERT_TRUE(rc && *rc == 0) << jar.output();
+    ASSERT_NE(file_sha256(next), file_sha256(agent));
+    chmod(next.c_str(), 0644);
+    ASSERT_EQ(rename(next.c_str(), agent.c_str()), 0);
+
+    auto a1 = start_app();
+    ASSERT_TRUE(eventually([&] { return events_of(log_, "inject.skipped", a1->pid()).size() == 1; },
+                           std::chrono::seconds(60))) << d->output();
+    auto e = events_of(log_, "inject.skipped", a1->pid())[0];
+    EXPECT_EQ(e["reason"], "agent_changed");
+    EXPECT_NE(e["detail"].get<std::string>().find("has sha256 " + file_sha256(agent) + " now"),
+              std::string::npos) << e.dump();
+    usleep(500 * 1000);
+    EXPECT_EQ(marker_counts(marker).count(a1->pid()), 0u);
+    EXPECT_TRUE(events_of(log_, "inject.ok", a1->pid()).empty());
+    EXPECT_TRUE(open_files_ending(a1->pid(), ".jar").empty());
+    // A reload accepts what is there now; the next JVM gets it, from the store.
+    d->kill(SIGHUP);
+    ASSERT_TRUE(eventually([&] { return events_of(log_, "daemon.reload").size() == 1; },
+                           std::chrono::seconds(30)));
+    auto a2 = start_app();
+    ASSERT_TRUE(eventually([&] { return marker_counts(marker)[a2->pid()] == 1; },
+                           std::chrono::seconds(60))) << d->output();
+    std::string stored = dir_.file("state") + "/agents/" + file_sha256(agent) + ".jar";
+    EXPECT_EQ(events_of(log_, "inject.ok", a2->pid())[0]["agent_path"], stored);
+    EXPECT_EQ(open_files_ending(a2->pid(), stored).size(), 1u);
     stop_daemon(d);
 }
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <yaml-cpp/yaml.h>
@@ -66,7 +67,7 @@ public:
             calls.push_back({pid, r, o});
             attach::Result res;
             res.outcome = next_ < outcomes.size() ? outcomes[next_++] : attach::Outcome::ok;
-            res.detail = res.outcome == attach::Outcome::ok ? "" : "scripted";
+            res.detail = res.outcome == attach::Outcome::ok ? "" : detail;
             return res;
         };
     }
@@ -74,6 +75,7 @@ public:
     struct Call { pid_t pid; attach::Request req; attach::Options opts; };
     std::vector<Call> calls;
     std::vector<attach::Outcome> outcomes;
+    std::string detail = "scripted";
 
 private:
     mutable std::mutex mu_;
@@ -450,6 +452,89 @@ TEST_F(InjectInjector, ReloadAppliesNewRules) {
     ready(*inj, j);
     ASSERT_TRUE(eventually([&] { return sink_.count("inject.ok") == 1; }));
     EXPECT_EQ(sink_.of("inject.ok")[0]["rule"], "new");
+}
+
+// The agent file is checked and hashed again at every attach: content other than what the
+// loaded config accepted is reported and not loaded, until a reload accepts it.
+TEST_F(InjectInjector, AgentChangedAfterLoadIsNotLoadedUntilAReloadAcceptsIt) {
+    auto inj = start(make_policy(rule("apm")));
+    std::ofstream(agent_) << "PK other bytes";  // replaced by root after the load
+    auto j = fake_jvm(getpid(), "jw.inject.InjectApp");
+    inj->on_jvm_started(j, 0, false);
+    ready(*inj, j);
+    ASSERT_TRUE(eventually([&] { return sink_.count("inject.skipped") == 1; }));
+    auto e = sink_.of("inject.skipped")[0];
+    EXPECT_EQ(e["reason"], "agent_changed");
+    std::string detail = e["detail"];
+    EXPECT_NE(detail.find("has sha256 " + policy::sha256_hex("PK other bytes") + " now, the loaded config accepted " +
+                          policy::sha256_hex("PK fake agent")),
+              std::string::npos) << detail;
+    EXPECT_EQ(engine_.count(), 0u);
+    // Nothing of the new content was put in the store either.
+    EXPECT_FALSE(std::filesystem::exists(state_ + "/agents/" + policy::sha256_hex("PK other bytes") + ".jar"));
+    // A reload accepts the new content: the next JVM gets it.
+    inj->set_policy(make_policy(rule("apm")));
+    Child c(sleeper());
+    auto j2 = fake_jvm(c.pid(), "jw.inject.InjectApp");
+    inj->on_jvm_started(j2, 0, false);
+    ready(*inj, j2);
+    ASSERT_TRUE(eventually([&] { return sink_.count("inject.ok") == 1; }));
+    std::string stored = state_ + "/agents/" + policy::sha256_hex("PK other bytes") + ".jar";
+    EXPECT_EQ(sink_.of("inject.ok")[0]["agent_path"], stored);
+}
+
+// A sha256 pin is checked again at attach time, not only at load.
+TEST_F(InjectInjector, PinIsCheckedAgainAtAttach) {
+    std::string pin = policy::sha256_hex("PK fake agent");
+    auto inj = start(make_policy("  - name: apm\n    match: {main: \"jw.inject.*\"}\n    agent: {jar: " +
+                                 agent_ + ", sha256: \"" + pin + "\"}\n"));
+    std::ofstream(agent_) << "PK evil agent";
+    auto j = fake_jvm(getpid(), "jw.inject.InjectApp");
+    inj->on_jvm_started(j, 0, false);
+    ready(*inj, j);
+    ASSERT_TRUE(eventually([&] { return sink_.count("inject.skipped") == 1; }));
+    auto e = sink_.of("inject.skipped")[0];
+    EXPECT_EQ(e["reason"], "agent_changed");
+    EXPECT_NE(e["detail"].get<std::string>().find("the rule pins " + pin), std::string::npos) << e["detail"];
+    EXPECT_EQ(engine_.count(), 0u);
+}
+
+// An agent made unsafe after load (group-writable) is refused at attach too.
+TEST_F(InjectInjector, AgentMadeWritableAfterLoadIsRefused) {
+    auto inj = start(make_policy(rule("apm")));
+    chmod(agent_.c_str(), 0666);
+    auto j = fake_jvm(getpid(), "jw.inject.InjectApp");
+    inj->on_jvm_started(j, 0, false);
+    ready(*inj, j);
+    ASSERT_TRUE(eventually([&] { return sink_.count("inject.skipped") == 1; }));
+    auto e = sink_.of("inject.skipped")[0];
+    EXPECT_EQ(e["reason"], "agent_changed");
+    EXPECT_NE(e["detail"].get<std::string>().find("writable by group or others"), std::string::npos) << e["detail"];
+    EXPECT_EQ(engine_.count(), 0u);
+}
+
+// A JVM's whole reply does not go into one event: a few KiB at most.
+TEST_F(InjectInjector, FailedEventCarriesABoundedDetail) {
+    engine_.outcomes = {attach::Outcome::agent_error};
+    engine_.detail = std::string(1 << 20, 'x');
+    auto inj = start(make_policy(rule("apm")));
+    auto j = fake_jvm(getpid(), "jw.inject.InjectApp");
+    inj->on_jvm_started(j, 0, false);
+    ready(*inj, j);
+    ASSERT_TRUE(eventually([&] { return sink_.count("inject.failed") == 1; }));
+    std::string detail = sink_.of("inject.failed")[0]["detail"];
+    EXPECT_LE(detail.size(), 4096u);
+    EXPECT_GE(detail.size(), 1024u);
+    EXPECT_EQ(detail.substr(detail.size() - 12), " [truncated]");
+}
+
+// Malformed journal lines reach the injector's stats (and the daemon's log).
+TEST_F(InjectInjector, MalformedJournalLinesAreCountedInStats) {
+    mkdir(state_.c_str(), 0700);
+    write_journal("{\"pid\": \"x\", \"state\": \"done\"}\n{broken\n");
+    auto inj = start(make_policy(rule("apm")));
+    ASSERT_TRUE(inj);
+    EXPECT_EQ(inj->stats().journal_lines_skipped, 2u);
 }
 
 }  // namespace

@@ -65,6 +65,87 @@ TEST(InjectState, RefusesWorldWritableStateDir) {
     EXPECT_NE(err.find("writable by group or others"), std::string::npos) << err;
 }
 
+// Lines of the wrong shape (another writer, a disk error, an old format) are skipped and
+// counted, never a crash; the good records around them still count.
+TEST(InjectState, MalformedLinesAreSkippedAndCounted) {
+    TempDir d("jw-state");
+    std::string dir = d.file("s"), err;
+    {
+        auto s = StateStore::open(dir, "/proc", &err);
+        ASSERT_TRUE(s) << err;
+        ASSERT_TRUE(s->record(self_key(), {AttachState::done, "r", "/a", "/a", 0}, &err));
+    }
+    std::string boot = *proc::read_file("/proc/sys/kernel/random/boot_id");
+    boot = boot.substr(0, boot.find('\n'));
+    auto k = self_key();
+    std::string pid = std::to_string(k.pid), start = std::to_string(k.start_ticks);
+    std::ofstream(dir + "/inject.journal", std::ios::app)
+        << "not json at all\n"
+        << "[1, 2, 3]\n"
+        << "{\"pid\": \"" + pid + "\", \"start\": " + start + ", \"boot\": \"" + boot + "\", \"state\": \"failed\"}\n"
+        << "{\"pid\": " + pid + ", \"start\": -4, \"boot\": \"" + boot + "\", \"state\": \"failed\"}\n"
+        << "{\"pid\": " + pid + ", \"start\": " + start + ", \"boot\": \"" + boot + "\", \"state\": 3}\n"
+        << "{\"pid\": " + pid + ", \"start\": " + start + ", \"boot\": \"" + boot + "\", \"state\": \"failed\", \"rule\": 7}\n"
+        << "{\"pid\": 1e99, \"start\": " + start + ", \"boot\": \"" + boot + "\", \"state\": \"failed\"}\n"
+        << "{\"session\": 1, \"boot\": \"" + boot + "\"}\n"
+        << "{\"boot\": [\"" + boot + "\"], \"state\": \"failed\"}\n";
+    auto s = StateStore::open(dir, "/proc", &err);
+    ASSERT_TRUE(s) << err;
+    EXPECT_EQ(s->skipped_lines(), 9u);
+    ASSERT_TRUE(s->get(k));
+    EXPECT_EQ(s->get(k)->state, AttachState::done);  // none of the bad lines overrode it
+}
+
+// The journal is the daemon's own file: never a link, a FIFO or another user's file.
+TEST(InjectState, RefusesAJournalThatIsALinkAFifoOrTooOpen) {
+    JW_REQUIRE_ROOT();  // chown to another user
+    TempDir d("jw-state");
+    std::string dir = d.file("s"), journal = dir + "/inject.journal", err;
+    ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+    std::string victim = d.file("victim");
+    std::ofstream(victim) << "keep me";
+    ASSERT_EQ(symlink(victim.c_str(), journal.c_str()), 0);
+    EXPECT_FALSE(StateStore::open(dir, "/proc", &err));
+    EXPECT_NE(err.find("symlink"), std::string::npos) << err;
+    unlink(journal.c_str());
+    ASSERT_EQ(mkfifo(journal.c_str(), 0600), 0);
+    EXPECT_FALSE(StateStore::open(dir, "/proc", &err));  // returns: a FIFO's open() never runs
+    EXPECT_NE(err.find("is a FIFO"), std::string::npos) << err;
+    unlink(journal.c_str());
+    std::ofstream(journal) << "";
+    chmod(journal.c_str(), 0644);
+    EXPECT_FALSE(StateStore::open(dir, "/proc", &err));
+    EXPECT_NE(err.find("has mode 0644, must be 0600"), std::string::npos) << err;
+    chmod(journal.c_str(), 0600);
+    ASSERT_EQ(chown(journal.c_str(), 12345, 12345), 0);
+    EXPECT_FALSE(StateStore::open(dir, "/proc", &err));
+    EXPECT_NE(err.find("is owned by uid 12345"), std::string::npos) << err;
+    unlink(journal.c_str());
+    auto s = StateStore::open(dir, "/proc", &err);
+    ASSERT_TRUE(s) << err;
+    struct stat st;
+    ASSERT_EQ(lstat(journal.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISREG(st.st_mode));
+    EXPECT_EQ(st.st_mode & 07777, 0600u);
+    std::ifstream in(victim);
+    std::string text;
+    std::getline(in, text);
+    EXPECT_EQ(text, "keep me");
+}
+
+TEST(InjectState, RefusesAStateDirThatIsALinkOrNotOurs) {
+    JW_REQUIRE_ROOT();  // chown to another user
+    TempDir d("jw-state");
+    std::string real = d.file("real"), link = d.file("link"), err;
+    ASSERT_EQ(mkdir(real.c_str(), 0700), 0);
+    ASSERT_EQ(symlink(real.c_str(), link.c_str()), 0);
+    EXPECT_FALSE(StateStore::open(link, "/proc", &err));
+    EXPECT_NE(err.find("symlink"), std::string::npos) << err;
+    ASSERT_EQ(chown(real.c_str(), 12345, 12345), 0);
+    EXPECT_FALSE(StateStore::open(real, "/proc", &err));
+    EXPECT_NE(err.find("is owned by uid 12345"), std::string::npos) << err;
+}
+
 TEST(InjectQueue, RunsJobsInDueOrderAndRejectsWhenFull) {
     TimedQueue q(1, 3);
     std::mutex mu;

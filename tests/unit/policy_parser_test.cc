@@ -2,10 +2,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
 
 #include "tests/common/support.h"
+#include "userspace/policy/agent_file_check.h"
 #include "userspace/policy/policy_parser.h"
 #include "userspace/policy/sha256.h"
 
@@ -159,6 +161,28 @@ TEST_F(PolicyParser, AgentInGroupWritableDirIsUnsafe) {
     EXPECT_FALSE(parse(rule_with("")));
     EXPECT_NE(error().find("directory " + dir_.path() + " is writable by group or others"),
               std::string::npos) << error();
+}
+
+// Hashing is capped: a huge (sparse) agent file is refused, not read through.
+TEST_F(PolicyParser, AgentLargerThanTheCapIsRefused) {
+    ASSERT_EQ(truncate(agent_.c_str(), 200ll << 30), 0);  // 200 GiB, sparse
+    auto t0 = std::chrono::steady_clock::now();
+    EXPECT_FALSE(parse("inject:\n  rules:\n    - name: r\n      agent: {jar: " + agent_ + "}\n"));
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(20));  // reading would take minutes
+    EXPECT_NE(error().find("is larger than " + std::to_string(kMaxAgentBytes) + " bytes"), std::string::npos)
+        << error();
+    // The cap holds for the bytes read, too (a file that grows while hashed).
+    ASSERT_EQ(truncate(agent_.c_str(), 100), 0);
+    std::string why;
+    EXPECT_FALSE(open_agent_source(agent_, std::nullopt, geteuid(), &why, 99));
+    EXPECT_NE(why.find("is larger than 99 bytes"), std::string::npos) << why;
+    auto ok = open_agent_source(agent_, std::nullopt, geteuid(), &why, 100);
+    ASSERT_TRUE(ok) << why;
+    EXPECT_EQ(ok->size, 100u);
+    EXPECT_EQ(ok->sha256, sha256_hex("agent bytes" + std::string(89, '\0')));
+    bool too_big = false;
+    EXPECT_FALSE(sha256_fd(ok->fd.get(), 99, &too_big));
+    EXPECT_TRUE(too_big);
 }
 
 TEST_F(PolicyParser, AgentSymlinkIsUnsafe) {
