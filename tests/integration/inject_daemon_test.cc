@@ -217,7 +217,8 @@ TEST_F(InjectDaemon, FiftyJvmsStartedAtOnceAreEachInjectedExactlyOnce) {
     usleep(500 * 1000);
     auto counts = marker_counts(marker);
     for (auto& a : apps) {
-        EXPECT_EQ(counts[a->pid()], 1) << "pid " << a->pid();
+        auto oks = events_of(log_, "inject.ok", a->pid());
+        EXPECT_EQ(counts[a->pid()], 1) << "pid " << a->pid() << ": " << json(oks).dump();
         EXPECT_TRUE(a->alive()) << "pid " << a->pid() << " died";
         EXPECT_EQ(a->output().find("Full thread dump"), std::string::npos) << a->output();
     }
@@ -571,8 +572,9 @@ TEST_F(InjectDaemon, AgentReplacedAfterLoadIsReportedAndNotLoadedUntilReload) {
     ASSERT_TRUE(eventually([&] { return events_of(log_, "daemon.reload").size() == 1; },
                            std::chrono::seconds(30)));
     auto a2 = start_app();
-    ASSERT_TRUE(eventually([&] { return marker_counts(marker)[a2->pid()] == 1; },
+    ASSERT_TRUE(eventually([&] { return events_of(log_, "inject.ok", a2->pid()).size() == 1; },
                            std::chrono::seconds(60))) << d->output();
+    EXPECT_EQ(marker_counts(marker)[a2->pid()], 1);
     std::string stored = dir_.file("state") + "/agents/" + file_sha256(agent) + ".jar";
     EXPECT_EQ(events_of(log_, "inject.ok", a2->pid())[0]["agent_path"], stored);
     EXPECT_EQ(open_files_ending(a2->pid(), stored).size(), 1u);
