@@ -9,6 +9,8 @@
 # share of starts where agentmain ran before main(), misses, killed JVMs and thread dumps.
 # Target (a): p50 < 150 ms, no failures.
 # Usage: bench/inject.sh [N] [RUN_MS]        (root; needs jattach; default N=50, RUN_MS=2000)
+# JVMWATCHD_BASELINE=/path/to/jvmwatchd adds a run of that daemon binary (e.g. a build of
+# an earlier commit) on the same starts, reported beside the current one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-50}
@@ -81,8 +83,12 @@ print(f"{name:<22} starts={len(ex):3d} injected={len(lat):3d} missed={len(ex)-le
 PY
 }
 
-# (a) jvmwatchd
-cat >"$WORK/jvmwatchd.yaml" <<YAML
+# (a) jvmwatchd: run_daemon BINARY DIR (the rule's agent writes DIR/agent.txt)
+run_daemon() {
+    local bin=$1 dir=$2
+    mkdir -p "$dir"
+    rm -rf "$WORK/state"
+    cat >"$WORK/jvmwatchd.yaml" <<YAML
 inject:
   state_dir: $WORK/state
   rules:
@@ -90,16 +96,22 @@ inject:
       match:
         main: {glob: "jw.inject.InjectApp"}
         args: {glob: "$TAG"}
-      agent: {jar: $AGENT, options: "marker=$WORK/a/agent.txt"}
+      agent: {jar: $AGENT, options: "marker=$dir/agent.txt"}
 YAML
-mkdir -p "$WORK/a"
-build/bin/jvmwatchd --config "$WORK/jvmwatchd.yaml" --audit-log "$WORK/audit.jsonl" 2>"$WORK/daemon.err" &
-DAEMON=$!
-for _ in $(seq 1 600); do grep -q "watching:" "$WORK/daemon.err" && break; sleep 0.05; done
-grep -q "watching:" "$WORK/daemon.err" || { cat "$WORK/daemon.err"; exit 1; }
-run_starts "$WORK/a"
-kill "$DAEMON"; wait "$DAEMON" || true; DAEMON=
-FAILED=$(grep -c '"type":"inject.failed"' "$WORK/audit.jsonl" || true)
+    : >"$WORK/daemon.err"
+    "$bin" --config "$WORK/jvmwatchd.yaml" --audit-log "$dir/audit.jsonl" 2>"$WORK/daemon.err" &
+    DAEMON=$!
+    for _ in $(seq 1 600); do grep -q "watching:" "$WORK/daemon.err" && break; sleep 0.05; done
+    grep -q "watching:" "$WORK/daemon.err" || { cat "$WORK/daemon.err"; exit 1; }
+    run_starts "$dir"
+    kill "$DAEMON"; wait "$DAEMON" || true; DAEMON=
+}
+run_daemon build/bin/jvmwatchd "$WORK/a"
+FAILED=$(grep -c '"type":"inject.failed"' "$WORK/a/audit.jsonl" || true)
+if [ -n "${JVMWATCHD_BASELINE:-}" ]; then
+    run_daemon "$JVMWATCHD_BASELINE" "$WORK/c"
+    FAILED_BASE=$(grep -c '"type":"inject.failed"' "$WORK/c/audit.jsonl" || true)
+fi
 
 # (b) poll once a second, attach with jattach (each JVM once)
 mkdir -p "$WORK/b"
@@ -122,4 +134,8 @@ kill "$POLLER"; POLLER=
 echo "inject benchmark: $N starts each, app lives ${RUN_MS} ms, $(nproc) CPUs, $(java -version 2>&1 | head -1)"
 report "jvmwatchd (observer)" "$WORK/a" "$WORK/a/agent.txt"
 echo "                       inject.failed events: $FAILED"
+if [ -n "${JVMWATCHD_BASELINE:-}" ]; then
+    report "jvmwatchd (baseline)" "$WORK/c" "$WORK/c/agent.txt"
+    echo "                       inject.failed events: $FAILED_BASE  ($JVMWATCHD_BASELINE)"
+fi
 report "poll 1/s + jattach" "$WORK/b" "$WORK/b/agent.txt"

@@ -185,6 +185,21 @@ TEST_F(PolicyParser, AgentLargerThanTheCapIsRefused) {
     EXPECT_TRUE(too_big);
 }
 
+// The JVM is given STATE_DIR/agents/<sha256>.jar: that path and the options must fit the
+// protocol's 1024-byte argument, whatever the configured path's length.
+TEST_F(PolicyParser, OptionsMustFitWithTheStorePath) {
+    std::string state = "/" + std::string(300, 's');
+    auto yaml = [&](size_t opt_len) {
+        return "inject:\n  state_dir: " + state + "\n  rules:\n    - name: r\n      agent: {jar: " + agent_ +
+               ", options: \"" + std::string(opt_len, 'o') + "\"}\n";
+    };
+    size_t given = state.size() + std::string("/agents/").size() + 64 + 4;
+    EXPECT_TRUE(parse(yaml(1024 - given - 1))) << error();
+    EXPECT_FALSE(parse(yaml(1024 - given)));
+    EXPECT_EQ(error(), "F:5: rule \"r\".agent.options: the agent path given to the JVM (" +
+                           std::to_string(given) + " bytes) and options exceed 1024 bytes");
+}
+
 TEST_F(PolicyParser, AgentSymlinkIsUnsafe) {
     std::string link = dir_.file("link.jar");
     ASSERT_EQ(symlink(agent_.c_str(), link.c_str()), 0);

@@ -2,6 +2,7 @@
 
 #include <pwd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -91,6 +92,7 @@ private:
     std::string file_;
     std::vector<std::string>* errors_;
     ParseOptions opts_;
+    std::string state_dir_ = Policy{}.state_dir;  // known before the rules are parsed
 };
 
 // A pattern: "text" (a glob), {glob: "text"} or {regex: "text"}.
@@ -221,9 +223,14 @@ std::optional<Agent> Parser::agent(const YAML::Node& n, const std::string& what)
         auto o = str(n["options"], what + ".options");
         if (!o) return std::nullopt;
         a.options = *o;
-        // The v1 protocol carries "<jar>=<options>" in one 1024-byte argument.
-        if (a.path.size() + 1 + a.options.size() > 1024) {
-            fail(n["options"], what + ".options: path and options exceed 1024 bytes");
+        // The v1 protocol carries "<jar>=<options>" in one 1024-byte argument, and the
+        // JVM is given the agent store's copy (STATE_DIR/agents/<sha256>.jar) or a staged
+        // one (/tmp/.jvmwatch-agent-<32 hex>.jar), never this path.
+        const size_t ext = a.kind == AgentKind::java ? 4 : 3;
+        size_t given = std::max(state_dir_.size() + 8 + 64 + ext, size_t{21 + 32} + ext);
+        if (given + 1 + a.options.size() > 1024) {
+            fail(n["options"], what + ".options: the agent path given to the JVM (" +
+                                   std::to_string(given) + " bytes) and options exceed 1024 bytes");
             return std::nullopt;
         }
     }
@@ -361,7 +368,7 @@ std::optional<Policy> Parser::policy(const YAML::Node& n) {
     if (n["state_dir"]) {
         auto s = str(n["state_dir"], "inject.state_dir");
         if (s && (s->empty() || (*s)[0] != '/')) { fail(n["state_dir"], "inject.state_dir: must be an absolute path"); ok = false; }
-        else if (s) p.state_dir = *s; else ok = false;
+        else if (s) p.state_dir = state_dir_ = *s; else ok = false;
     }
     if (n["rules"]) {
         const YAML::Node rules = n["rules"];
