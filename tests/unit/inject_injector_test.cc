@@ -140,6 +140,7 @@ protected:
         d.registry = &registry_;
         d.attach = engine_.fn();
         d.vm_initialized_thread = "";  // our fake JVMs have no such thread
+        d.agent_owner = geteuid();     // as the parser's trusted_uid above
         std::string err;
         auto inj = Injector::create(std::move(p), d, &err);
         EXPECT_TRUE(inj) << err;
