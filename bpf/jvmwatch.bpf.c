@@ -539,7 +539,8 @@ int sc_enter_connect(struct trace_event_raw_sys_enter *ctx)
 		emit_connect(s, len, pid, fd);
 	if (jw_deep) {
 		__u64 id = bpf_get_current_pid_tgid();
-		bpf_map_update_elem(&pending_connect, &id, &fd, BPF_ANY);
+		if (bpf_map_update_elem(&pending_connect, &id, &fd, BPF_ANY))
+			stat_inc(JW_STAT_DEEP_MAP_FULL);
 	}
 	return 0;
 }
@@ -556,7 +557,8 @@ int sc_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	bpf_map_delete_elem(&pending_connect, &id);
 	if (ctx->ret == 0 || ctx->ret == -115 /* EINPROGRESS */) {
 		struct sock_state st = {};
-		bpf_map_update_elem(&java_socks, &k, &st, BPF_ANY);
+		if (bpf_map_update_elem(&java_socks, &k, &st, BPF_ANY))
+			stat_inc(JW_STAT_DEEP_MAP_FULL);
 	}
 	return 0;
 }
@@ -655,7 +657,8 @@ static __always_inline void on_read_enter(__s32 fd, __u64 buf)
 		return;
 	__u64 id = bpf_get_current_pid_tgid();
 	struct pending_read pr = { .buf = buf, .fd = fd };
-	bpf_map_update_elem(&pending_reads, &id, &pr, BPF_ANY);
+	if (bpf_map_update_elem(&pending_reads, &id, &pr, BPF_ANY))
+		stat_inc(JW_STAT_DEEP_MAP_FULL);
 }
 
 static __always_inline void on_read_exit(long ret)

@@ -203,7 +203,9 @@ enum jw_stat {
 	                             * falls back to /proc */
 	JW_STAT_MILESTONE_REPEATS = 8, /* repeated milestone thread names suppressed */
 	JW_STAT_MILESTONE_FULL    = 9, /* milestone map update failed: reported, not deduped */
-	JW_STAT_MAX           = 10,
+	JW_STAT_DEEP_MAP_FULL     = 10, /* deep mode: a socket/read map update failed (bytes of
+	                                 * that socket are not captured) */
+	JW_STAT_MAX           = 11,
 };
 
 #endif /* JVMWATCH_EVENTS_H */

@@ -48,6 +48,7 @@ KernelCounters kernel_counters(const observer::Observer& obs) {
     k.identity_miss = s.identity_miss;
     k.milestone_repeats = s.milestone_repeats;
     k.milestone_full = s.milestone_full;
+    k.deep_map_full = s.deep_map_full;
     return k;
 }
 

@@ -333,6 +333,7 @@ Stats Observer::stats() const {
     st.identity_miss = sum(JW_STAT_IDENTITY_MISS);
     st.milestone_repeats = sum(JW_STAT_MILESTONE_REPEATS);
     st.milestone_full = sum(JW_STAT_MILESTONE_FULL);
+    st.deep_map_full = sum(JW_STAT_DEEP_MAP_FULL);
     return st;
 }
 

@@ -75,6 +75,7 @@ struct Stats {
     uint64_t identity_miss = 0;   // JW_STAT_IDENTITY_MISS: no stored exec for a reported process
     uint64_t milestone_repeats = 0; // JW_STAT_MILESTONE_REPEATS: repeated milestones suppressed
     uint64_t milestone_full = 0;  // JW_STAT_MILESTONE_FULL: milestone map update failed
+    uint64_t deep_map_full = 0;   // JW_STAT_DEEP_MAP_FULL: a deep-mode map update failed
     uint64_t received = 0;        // events the consumer passed to the callback
     uint64_t malformed = 0;       // records too short / unknown type (skipped, counted)
 };
