@@ -30,19 +30,32 @@ static __always_inline bool ends_with_java(const char *f)
 	return false;
 }
 
-static __always_inline struct jw_exec_event *exec_begin(struct task_struct *t)
+/*
+ * Every exec is stored in `identities`; only execs userspace must act on go through the
+ * ring buffer: a java launcher (a JVM starts) and a tracked process (a JVM or attacher
+ * whose image is replaced).  With jw_exec_parent_filter (tests, benchmarks) every exec of
+ * that parent's children is sent instead.  Everything else costs userspace nothing.
+ */
+static __always_inline void on_exec(struct task_struct *t, const char *filename, __u32 old_pid)
 {
-	if (jw_exec_parent_filter && BPF_CORE_READ(t, real_parent, tgid) != jw_exec_parent_filter)
-		return 0;
-	struct jw_exec_event *e = reserve(sizeof(*e));
-	if (!e) {
-		stat_inc(JW_STAT_EXEC_DROPS);
-		return 0;
-	}
-	fill_hdr(&e->hdr, JW_EV_EXEC, t);
-	e->start_time_ns = BPF_CORE_READ(t, start_boottime);
-	e->filename[0] = 0;
+	__u32 zero = 0;
+	struct identity *id = bpf_map_lookup_elem(&identity_scratch, &zero);
+	if (!id)
+		return;
+	__u32 tgid = BPF_CORE_READ(t, tgid);
+	stat_inc(JW_STAT_EXECS);
+	bpf_map_delete_elem(&milestones_seen, &tgid);   /* a new image: its milestones are new */
 
+	struct jw_exec_image *img = &id->img;
+	img->exec_ts_ns = bpf_ktime_get_ns();
+	img->start_time_ns = BPF_CORE_READ(t, start_boottime);
+	img->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	img->uid = BPF_CORE_READ(t, cred, euid.val);
+	img->gid = BPF_CORE_READ(t, cred, egid.val);
+	BPF_CORE_READ_STR_INTO(&img->comm, t, comm);
+	BPF_CORE_READ_STR_INTO(&img->parent_comm, t, real_parent, comm);
+	if (bpf_probe_read_kernel_str(img->filename, sizeof(img->filename), filename) < 0)
+		img->filename[0] = 0;
 	/* argv as laid out at exec: NUL-separated strings between arg_start and arg_end. */
 	unsigned long a0 = BPF_CORE_READ(t, mm, arg_start);
 	unsigned long a1 = BPF_CORE_READ(t, mm, arg_end);
@@ -50,57 +63,105 @@ static __always_inline struct jw_exec_event *exec_begin(struct task_struct *t)
 	if (n > JW_ARGS_LEN)
 		n = JW_ARGS_LEN;
 	barrier_var(n);   /* keep the clamped value in the register the verifier checks */
-	e->args_len = 0;
-	if (n && bpf_probe_read_user(e->args, n, (void *)a0) == 0)
-		e->args_len = n;
-	return e;
-}
+	img->args_len = 0;
+	if (n && bpf_probe_read_user(img->args, n, (void *)a0) == 0)
+		img->args_len = n;
 
-static __always_inline void exec_end(struct jw_exec_event *e)
-{
-	if (ends_with_java(e->filename))
-		track(e->hdr.pid);
+	bool java = ends_with_java(img->filename);
+	bool send;
+	if (jw_exec_parent_filter)
+		send = img->ppid == jw_exec_parent_filter;
+	else
+		send = java || is_tracked(tgid);
+	id->reported = send;
+	id->_pad = 0;
+	if (bpf_map_update_elem(&identities, &tgid, id, BPF_ANY))
+		stat_inc(JW_STAT_IDENTITY_FULL);
+	if (java)
+		track(tgid);   /* a JDK launcher: its exit is reported */
+	if (!send)
+		return;
+
+	struct jw_exec_event *e = reserve(sizeof(*e));
+	if (!e) {
+		stat_inc(JW_STAT_EXEC_DROPS);
+		return;
+	}
+	fill_hdr(&e->hdr, JW_EV_EXEC, t);
+	e->old_pid = old_pid;
+	e->args_len = img->args_len;
+	e->start_time_ns = img->start_time_ns;
+	__builtin_memcpy(e->filename, img->filename, sizeof(e->filename));
+	__builtin_memcpy(e->args, img->args, sizeof(e->args));
 	submit(e);
 }
 
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(tpbtf_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	struct jw_exec_event *e = exec_begin(p);
-	if (!e)
-		return 0;
-	e->old_pid = old_pid;
-	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
-	exec_end(e);
+	on_exec(p, BPF_CORE_READ(bprm, filename), old_pid);
 	return 0;
 }
 
 SEC("tracepoint/sched/sched_process_exec")
 int tp_exec(struct trace_event_raw_sched_process_exec *ctx)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct jw_exec_event *e = exec_begin(t);
-	if (!e)
-		return 0;
-	e->old_pid = ctx->old_pid;
 	__u32 loc = ctx->__data_loc_filename & 0xffff;
-	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), (void *)ctx + loc);
-	exec_end(e);
+	on_exec(bpf_get_current_task_btf(), (void *)ctx + loc, ctx->old_pid);
 	return 0;
+}
+
+/*
+ * Sends the current process's stored exec (once per image) ahead of the event being
+ * reported, so userspace knows the process as if it had seen its exec.  Call before
+ * reserving that event: the ring buffer keeps reservation order.
+ */
+static __always_inline void send_identity(__u32 trigger)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct identity *id = bpf_map_lookup_elem(&identities, &tgid);
+
+	if (!id) {
+		stat_inc(JW_STAT_IDENTITY_MISS);
+		return;
+	}
+	if (id->reported)
+		return;
+	/* A stale entry (an exit missed, a reused tgid) is not this process. */
+	if (id->img.start_time_ns != BPF_CORE_READ(t, group_leader, start_boottime)) {
+		bpf_map_delete_elem(&identities, &tgid);
+		stat_inc(JW_STAT_IDENTITY_MISS);
+		return;
+	}
+	/* Not atomic (no BPF atomics before v3/5.12): two threads racing here both send;
+	 * userspace takes the second as the same image. */
+	id->reported = 1;
+	struct jw_identity_event *e = reserve(sizeof(*e));
+	if (!e) {
+		id->reported = 0;   /* lost and counted; the next event tries again */
+		return;
+	}
+	fill_hdr(&e->hdr, JW_EV_IDENTITY, t);
+	e->trigger = trigger;
+	e->_pad = 0;
+	__builtin_memcpy(&e->exec, &id->img, sizeof(e->exec));
+	submit(e);
+	stat_inc(JW_STAT_IDENTITY_SENT);
 }
 
 /* ---- exit of tracked thread groups -------------------------------------- */
 
 static __always_inline void on_exit(struct task_struct *t)
 {
-	__u32 tgid = BPF_CORE_READ(t, tgid);
-
-	if (!is_tracked(tgid))
-		return;
 	/* Only the last thread of the group (live hits 0 before this tracepoint). */
 	if (BPF_CORE_READ(t, signal, live.counter) != 0)
 		return;
-	/* Two threads may both see live == 0: whoever deletes the entry reports. */
+	__u32 tgid = BPF_CORE_READ(t, tgid);
+	bpf_map_delete_elem(&identities, &tgid);
+	bpf_map_delete_elem(&milestones_seen, &tgid);
+	/* Tracked groups only.  Two threads may both see live == 0: whoever deletes the
+	 * entry reports. */
 	if (bpf_map_delete_elem(&tracked, &tgid) != 0)
 		return;
 	struct jw_exit_event *e = reserve(sizeof(*e));
@@ -187,6 +248,36 @@ static __always_inline __u32 milestone_of(const char *n, bool *always)
 	return JW_MS_OTHER_JVM_THREAD;
 }
 
+/*
+ * Whether milestone `ms` was already reported for this process image; marks it if not.
+ * A flood of renames (any process may name a thread "VM Thread") costs one map lookup
+ * each and reaches userspace once.  Two threads racing on the first rename may both pass.
+ */
+static __always_inline bool milestone_repeat(__u32 tgid, __u32 ms)
+{
+	__u32 bit = 1u << (ms & 31);
+	__u32 *seen = bpf_map_lookup_elem(&milestones_seen, &tgid);
+
+	if (!seen) {
+		long err = bpf_map_update_elem(&milestones_seen, &tgid, &bit, BPF_NOEXIST);
+		if (err == 0)
+			return false;
+		if (err != -17 /* EEXIST: another thread got there first */) {
+			stat_inc(JW_STAT_MILESTONE_FULL);   /* report rather than lose it */
+			return false;
+		}
+		seen = bpf_map_lookup_elem(&milestones_seen, &tgid);
+		if (!seen)
+			return false;
+	}
+	if (*seen & bit) {
+		stat_inc(JW_STAT_MILESTONE_REPEATS);
+		return true;
+	}
+	*seen |= bit;
+	return false;
+}
+
 static __always_inline void on_rename(struct task_struct *t, const char *name_src)
 {
 	char name[JW_COMM_LEN] = {};
@@ -197,10 +288,18 @@ static __always_inline void on_rename(struct task_struct *t, const char *name_sr
 	if (ms == JW_MS_NONE)
 		return;
 	__u32 tgid = BPF_CORE_READ(t, tgid);
-	if (!always && !is_tracked(tgid))
+	bool tracked_already = is_tracked(tgid);
+	if (!always && !tracked_already)
 		return;
-	if (always)
+	if (milestone_repeat(tgid, ms))
+		return;
+	if (always && !tracked_already) {
 		track(tgid);
+		/* A JVM userspace saw no exec of (an embedded libjvm, jcmd): who it is.  Only
+		 * the group itself can rename its threads, so current is in it. */
+		if ((bpf_get_current_pid_tgid() >> 32) == tgid)
+			send_identity(JW_ID_MILESTONE);
+	}
 
 	struct jw_thread_name_event *e = reserve(sizeof(*e));
 	if (!e)
@@ -233,8 +332,9 @@ static __always_inline void on_sigquit(struct task_struct *target, __u32 target_
 				       __s32 result, __u32 si_code)
 {
 	/* The sender may live 3 ms (jattach): track it here so its exit is reported even
-	 * before userspace has seen this event. */
+	 * before userspace has seen this event, and say who it is first. */
 	track(bpf_get_current_pid_tgid() >> 32);
+	send_identity(JW_ID_SIGQUIT);
 	struct jw_sigquit_event *e = reserve(sizeof(*e));
 	if (!e)
 		return;
@@ -327,6 +427,7 @@ static __always_inline bool java_pid_socket(struct scratch *s, __u32 len, __u32 
 static __always_inline void emit_connect(struct scratch *s, __u32 len, __u32 pid, __s32 fd)
 {
 	track(bpf_get_current_pid_tgid() >> 32);   /* the attacher: report its exit */
+	send_identity(JW_ID_CONNECT);
 	struct jw_connect_event *e = reserve(sizeof(*e));
 	if (!e)
 		return;
@@ -438,7 +539,8 @@ int sc_enter_connect(struct trace_event_raw_sys_enter *ctx)
 		emit_connect(s, len, pid, fd);
 	if (jw_deep) {
 		__u64 id = bpf_get_current_pid_tgid();
-		bpf_map_update_elem(&pending_connect, &id, &fd, BPF_ANY);
+		if (bpf_map_update_elem(&pending_connect, &id, &fd, BPF_ANY))
+			stat_inc(JW_STAT_DEEP_MAP_FULL);
 	}
 	return 0;
 }
@@ -455,7 +557,8 @@ int sc_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	bpf_map_delete_elem(&pending_connect, &id);
 	if (ctx->ret == 0 || ctx->ret == -115 /* EINPROGRESS */) {
 		struct sock_state st = {};
-		bpf_map_update_elem(&java_socks, &k, &st, BPF_ANY);
+		if (bpf_map_update_elem(&java_socks, &k, &st, BPF_ANY))
+			stat_inc(JW_STAT_DEEP_MAP_FULL);
 	}
 	return 0;
 }
@@ -554,7 +657,8 @@ static __always_inline void on_read_enter(__s32 fd, __u64 buf)
 		return;
 	__u64 id = bpf_get_current_pid_tgid();
 	struct pending_read pr = { .buf = buf, .fd = fd };
-	bpf_map_update_elem(&pending_reads, &id, &pr, BPF_ANY);
+	if (bpf_map_update_elem(&pending_reads, &id, &pr, BPF_ANY))
+		stat_inc(JW_STAT_DEEP_MAP_FULL);
 }
 
 static __always_inline void on_read_exit(long ret)
@@ -639,6 +743,7 @@ static __always_inline void on_open(const char *uname, __u64 flags)
 	__u32 len = (__u32)n - 1;
 	if (!match_pid_name(s->path, len, 0, ".attach_pid", 11, &pid))
 		return;
+	send_identity(JW_ID_TRIGGER);
 	struct jw_trigger_event *e = reserve(sizeof(*e));
 	if (!e)
 		return;

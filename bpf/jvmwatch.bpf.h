@@ -43,6 +43,42 @@ struct {
 	__type(value, __u8);
 } tracked SEC(".maps");
 
+/*
+ * The identity every exec leaves, per tgid (jw_exec_image), so that a process that later
+ * signals or connects (an attacher lives ~3 ms) is described exactly as its exec was,
+ * without sending every exec on the host to userspace.  LRU: when more processes live
+ * than it holds, the longest-unused entry goes (that process falls back to /proc);
+ * removed at exit.  `reported`: userspace has this image already (exec or identity event).
+ */
+struct identity {
+	struct jw_exec_image img;
+	__u32 reported;
+	__u32 _pad;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);     /* resized by userspace before load (tables.max_processes) */
+	__type(key, __u32);
+	__type(value, struct identity);
+} identities SEC(".maps");
+
+/* Built here, then copied into `identities` (too big for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct identity);
+} identity_scratch SEC(".maps");
+
+/* Milestones (1 << enum jw_milestone) already reported per tgid: each at most once per
+ * process image.  Reset at exec, removed at exit; LRU bounds it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);     /* resized by userspace before load */
+	__type(key, __u32);
+	__type(value, __u32);
+} milestones_seen SEC(".maps");
+
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);

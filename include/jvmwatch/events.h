@@ -19,7 +19,7 @@
 #define JW_DATA_LEN      1024  /* one captured write/read chunk on an attach socket */
 
 enum jw_event_type {
-	JW_EV_EXEC        = 1,  /* a process exec'd (every exec; userspace decides) */
+	JW_EV_EXEC        = 1,  /* a java launcher or a tracked process exec'd (others: see IDENTITY) */
 	JW_EV_EXIT        = 2,  /* a tracked process (whole thread group) exited */
 	JW_EV_THREAD_NAME = 3,  /* a thread took a JVM milestone name (task_rename) */
 	JW_EV_SIGQUIT     = 4,  /* SIGQUIT generated: sender = current, target below */
@@ -28,6 +28,16 @@ enum jw_event_type {
 	JW_EV_SOCK_WRITE  = 7,  /* deep: bytes written on a connected .java_pid socket */
 	JW_EV_SOCK_READ   = 8,  /* deep: bytes read back (the reply) on such a socket */
 	JW_EV_SOCK_CLOSE  = 9,  /* deep: the attacher closed such a socket */
+	JW_EV_IDENTITY    = 10, /* what the current process's exec left, sent once per image just
+	                         * before its first sigquit/connect/trigger/JVM milestone event */
+};
+
+/* What made the kernel send a jw_identity_event. */
+enum jw_identity_trigger {
+	JW_ID_SIGQUIT   = 1,
+	JW_ID_CONNECT   = 2,
+	JW_ID_TRIGGER   = 3,
+	JW_ID_MILESTONE = 4,
 };
 
 /* Milestones, decoded in the kernel from the new thread name. */
@@ -64,6 +74,32 @@ struct jw_exec_event {
 	__u64 start_time_ns;   /* task->start_boottime, ns: /proc/PID/stat field 22 is this in ticks */
 	char  filename[JW_PATH_LEN];
 	char  args[JW_ARGS_LEN];
+};
+
+/*
+ * What an exec leaves behind.  The kernel keeps one per tgid (bounded LRU map, removed at
+ * exit) for every exec on the host, and sends it only when that process does something
+ * jvmwatch reports: a short-lived attacher is described as its exec was, without an exec
+ * event per host process.
+ */
+struct jw_exec_image {
+	__u64 exec_ts_ns;      /* bpf_ktime_get_ns() at exec: CLOCK_MONOTONIC */
+	__u64 start_time_ns;   /* task->start_boottime, as jw_exec_event.start_time_ns */
+	__u32 ppid;            /* tgid of the real parent at exec */
+	__u32 uid;             /* effective uid at exec */
+	__u32 gid;             /* effective gid at exec */
+	__u32 args_len;        /* bytes of args[] used */
+	char  comm[JW_COMM_LEN];         /* comm right after exec (the file's base name) */
+	char  parent_comm[JW_COMM_LEN];  /* the real parent's comm at exec */
+	char  filename[JW_PATH_LEN];
+	char  args[JW_ARGS_LEN];         /* argv as jw_exec_event.args */
+};
+
+struct jw_identity_event {
+	struct jw_event_hdr hdr;   /* the process now (credentials, cgroup, namespaces) */
+	__u32 trigger;             /* enum jw_identity_trigger */
+	__u32 _pad;
+	struct jw_exec_image exec; /* its exec, as the kernel saw it */
 };
 
 struct jw_exit_event {
@@ -132,6 +168,8 @@ struct jw_sock_close_event {
 #define JW_TRIGGER_EVENT_SIZE     (JW_EVENT_HDR_SIZE + 8 + JW_PATH_LEN)
 #define JW_SOCK_DATA_EVENT_SIZE   (JW_EVENT_HDR_SIZE + 16 + JW_DATA_LEN)
 #define JW_SOCK_CLOSE_EVENT_SIZE  (JW_EVENT_HDR_SIZE + 8)
+#define JW_EXEC_IMAGE_SIZE        (32 + 2 * JW_COMM_LEN + JW_PATH_LEN + JW_ARGS_LEN)
+#define JW_IDENTITY_EVENT_SIZE    (JW_EVENT_HDR_SIZE + 8 + JW_EXEC_IMAGE_SIZE)
 
 #ifdef __cplusplus
 #define JW_STATIC_ASSERT static_assert
@@ -147,7 +185,9 @@ struct jw_sock_close_event {
 	JW_STATIC_ASSERT(sizeof(struct jw_connect_event) == JW_CONNECT_EVENT_SIZE, "connect"); \
 	JW_STATIC_ASSERT(sizeof(struct jw_trigger_event) == JW_TRIGGER_EVENT_SIZE, "trigger"); \
 	JW_STATIC_ASSERT(sizeof(struct jw_sock_data_event) == JW_SOCK_DATA_EVENT_SIZE, "data"); \
-	JW_STATIC_ASSERT(sizeof(struct jw_sock_close_event) == JW_SOCK_CLOSE_EVENT_SIZE, "close")
+	JW_STATIC_ASSERT(sizeof(struct jw_sock_close_event) == JW_SOCK_CLOSE_EVENT_SIZE, "close"); \
+	JW_STATIC_ASSERT(sizeof(struct jw_exec_image) == JW_EXEC_IMAGE_SIZE, "image");         \
+	JW_STATIC_ASSERT(sizeof(struct jw_identity_event) == JW_IDENTITY_EVENT_SIZE, "identity")
 
 /* Per-CPU counters in the `stats` map (index = enum value). */
 enum jw_stat {
@@ -155,7 +195,17 @@ enum jw_stat {
 	JW_STAT_EVENTS        = 1,  /* events submitted */
 	JW_STAT_TRACKED_FULL  = 2,  /* tracked-pid map full: a JVM's exit may be missed */
 	JW_STAT_EXEC_DROPS    = 3,  /* the subset of RINGBUF_DROPS that were exec events */
-	JW_STAT_MAX           = 4,
+	JW_STAT_EXECS         = 4,  /* every exec the kernel saw (most are kept, not sent) */
+	JW_STAT_IDENTITY_FULL = 5,  /* an exec's identity could not be stored (update failed) */
+	JW_STAT_IDENTITY_SENT = 6,  /* identity events submitted */
+	JW_STAT_IDENTITY_MISS = 7,  /* a reported process had no stored exec (started before
+	                             * the daemon, forked without exec, evicted): userspace
+	                             * falls back to /proc */
+	JW_STAT_MILESTONE_REPEATS = 8, /* repeated milestone thread names suppressed */
+	JW_STAT_MILESTONE_FULL    = 9, /* milestone map update failed: reported, not deduped */
+	JW_STAT_DEEP_MAP_FULL     = 10, /* deep mode: a socket/read map update failed (bytes of
+	                                 * that socket are not captured) */
+	JW_STAT_MAX           = 11,
 };
 
 #endif /* JVMWATCH_EVENTS_H */

@@ -45,9 +45,13 @@ TEST(ObserverEvents, DefaultModeUsesNoSyscallTracepoint) {
     EXPECT_NE(rec.observer().hooks_line().find("connect="), std::string::npos);
 }
 
+// With a parent filter (tests, benchmarks) every exec of that parent's children is sent;
+// without one only java launchers and tracked processes are (ObserverIdentity.*).
 TEST(ObserverEvents, ExecOfChildReportedWithArgsAndIdentity) {
     JW_REQUIRE_ROOT();
-    EventRecorder rec;
+    obs::Options opts;
+    opts.exec_parent_filter = static_cast<uint32_t>(getpid());
+    EventRecorder rec(opts);
     ASSERT_TRUE(rec.ok()) << rec.error();
     std::string out;
     ASSERT_EQ(run_command({"/bin/echo", "jw-exec-marker", "second arg"}, &out), 0);

@@ -35,6 +35,18 @@ TEST(ObserverDecode, EventCastChecksTypeAndSize) {
     EXPECT_EQ(obs::event_cast<jw_exec_event>(nullptr, sizeof(e)), nullptr);
 }
 
+TEST(ObserverDecode, IdentityCastAndArgs) {
+    jw_identity_event e{};
+    e.hdr.type = JW_EV_IDENTITY;
+    const char args[] = "kill\0-QUIT\0" "42";
+    std::memcpy(e.exec.args, args, sizeof args - 1);
+    e.exec.args_len = sizeof args - 1;
+    ASSERT_EQ(obs::event_cast<jw_identity_event>(&e.hdr, sizeof e), &e);
+    EXPECT_EQ(obs::event_cast<jw_identity_event>(&e.hdr, sizeof e - 1), nullptr);
+    EXPECT_EQ(obs::event_cast<jw_exec_event>(&e.hdr, sizeof e), nullptr);
+    EXPECT_EQ(obs::exec_args(e.exec), (std::vector<std::string>{"kill", "-QUIT", "42"}));
+}
+
 TEST(ObserverDecode, SockDataCastTakesWritesAndReadsOnly) {
     jw_sock_data_event d{};
     d.hdr.type = JW_EV_SOCK_WRITE;
@@ -102,6 +114,7 @@ TEST(ObserverDecode, PathBasename) {
 TEST(ObserverDecode, NamesOfTypesAndMilestones) {
     EXPECT_EQ(obs::event_type_name(JW_EV_CONNECT), "connect");
     EXPECT_EQ(obs::event_type_name(JW_EV_SOCK_READ), "sock_read");
+    EXPECT_EQ(obs::event_type_name(JW_EV_IDENTITY), "identity");
     EXPECT_EQ(obs::event_type_name(999), "unknown");
     EXPECT_EQ(obs::milestone_name(JW_MS_SIGNAL_DISPATCH), "signal_dispatcher");
     EXPECT_EQ(obs::milestone_name(JW_MS_ATTACH_LISTENER), "attach_listener");

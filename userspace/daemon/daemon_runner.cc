@@ -41,7 +41,15 @@ audit::SinkOptions sink_options(const DaemonConfig& c) {
 
 KernelCounters kernel_counters(const observer::Observer& obs) {
     observer::Stats s = obs.stats();
-    return {s.events, s.ringbuf_drops, s.tracked_full, s.received, s.malformed};
+    KernelCounters k{s.events, s.ringbuf_drops, s.tracked_full, s.received, s.malformed};
+    k.execs = s.execs;
+    k.identity_sent = s.identity_sent;
+    k.identity_full = s.identity_full;
+    k.identity_miss = s.identity_miss;
+    k.milestone_repeats = s.milestone_repeats;
+    k.milestone_full = s.milestone_full;
+    k.deep_map_full = s.deep_map_full;
+    return k;
 }
 
 // The host's namespaces are those of pid 1 (the daemon itself may run in a mount
@@ -82,6 +90,8 @@ int run_daemon(const RunOptions& opts) {
     oo.force_fallback = cfg.observer.force_fallback;
     oo.ringbuf_bytes = cfg.observer.ringbuf_bytes;
     oo.max_tracked = cfg.observer.max_tracked;
+    oo.max_milestone_procs = cfg.observer.max_tracked;
+    oo.max_identities = cfg.tables.max_processes;   // the kernel keeps what the table would
     // The hook line is logged below, once.
     oo.on_log = [](std::string_view line) {
         if (line.rfind("hooks:", 0) != 0) spdlog::info("observer: {}", line);

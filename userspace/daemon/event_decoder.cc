@@ -18,6 +18,33 @@ const char* to_string(DecodeError e) {
     return "?";
 }
 
+const char* identity_trigger_name(uint32_t trigger) {
+    switch (trigger) {
+    case JW_ID_SIGQUIT: return "sigquit";
+    case JW_ID_CONNECT: return "connect";
+    case JW_ID_TRIGGER: return "trigger";
+    case JW_ID_MILESTONE: return "milestone";
+    }
+    return "unknown";
+}
+
+ExecRecord IdentityRecord::as_exec() const {
+    ExecRecord e;
+    e.who = who;
+    e.who.ts_ns = exec_ts_ns;
+    e.who.tid = who.pid;
+    e.who.uid = exec_uid;
+    e.who.gid = exec_gid;
+    e.who.ppid = exec_ppid;
+    e.who.comm = exec_comm;
+    e.old_pid = who.pid;
+    e.start_ticks = start_ticks;
+    e.filename = filename;
+    e.args = args;
+    e.args_truncated = args_truncated;
+    return e;
+}
+
 std::string bounded_string(const char* buf, size_t cap) {
     size_t n = strnlen(buf, cap);
     return std::string(buf, n);
@@ -174,6 +201,26 @@ std::optional<Record> decode_event(const void* data, size_t size, DecodeError* e
         r.fd = e.fd;
         r.data.assign(e.data, e.len);
         r.total_len = e.total_len;
+        return r;
+    }
+    case JW_EV_IDENTITY: {
+        jw_identity_event e;
+        if (!load(data, size, &e)) return fail(DecodeError::too_short);
+        const jw_exec_image& x = e.exec;
+        if (x.args_len > JW_ARGS_LEN) return fail(DecodeError::bad_length);
+        IdentityRecord r;
+        r.who = decode_actor(e.hdr);
+        r.trigger = e.trigger;
+        r.exec_ts_ns = x.exec_ts_ns;
+        r.start_ticks = ns_to_clock_ticks(x.start_time_ns);
+        r.exec_ppid = static_cast<pid_t>(x.ppid);
+        r.exec_uid = x.uid;
+        r.exec_gid = x.gid;
+        r.exec_comm = bounded_string(x.comm, sizeof x.comm);
+        r.parent_comm = bounded_string(x.parent_comm, sizeof x.parent_comm);
+        r.filename = bounded_string(x.filename, sizeof x.filename);
+        r.args = split_args(x.args, x.args_len);
+        r.args_truncated = x.args_len == JW_ARGS_LEN && x.args[JW_ARGS_LEN - 1] != '\0';
         return r;
     }
     case JW_EV_SOCK_CLOSE: {

@@ -84,11 +84,36 @@ struct SockCloseRecord {
     int32_t fd = -1;
 };
 
+// The stored exec of a process the kernel is about to report (JW_EV_IDENTITY): sent once
+// per process image, before its first sigquit/connect/trigger/milestone event, instead of
+// an exec event for every process on the host.
+struct IdentityRecord {
+    Actor who;                  // the process now (credentials, cgroup, namespaces)
+    uint32_t trigger = 0;       // enum jw_identity_trigger
+    uint64_t exec_ts_ns = 0;    // CLOCK_MONOTONIC, when it exec'd
+    uint64_t start_ticks = 0;   // /proc/PID/stat field 22 units
+    pid_t exec_ppid = 0;        // real parent at exec
+    uid_t exec_uid = 0;
+    gid_t exec_gid = 0;
+    std::string exec_comm;      // comm right after exec
+    std::string parent_comm;    // the parent's comm at exec
+    std::string filename;
+    std::vector<std::string> args;
+    bool args_truncated = false;
+
+    // The exec record the kernel would have sent at exec time (ts, ppid, comm and
+    // credentials as they were then; cgroup and namespaces as now).
+    ExecRecord as_exec() const;
+};
+
+// New kinds go last: the index is the stats counter slot.
 using Record = std::variant<ExecRecord, ExitRecord, ThreadNameRecord, SigquitRecord,
-                            ConnectRecord, TriggerRecord, SockDataRecord, SockCloseRecord>;
+                            ConnectRecord, TriggerRecord, SockDataRecord, SockCloseRecord,
+                            IdentityRecord>;
 
 enum class DecodeError { none, too_short, unknown_type, bad_length };
 const char* to_string(DecodeError e);
+const char* identity_trigger_name(uint32_t trigger);   // "sigquit", ... or "unknown"
 
 // Decodes one raw record of `size` bytes.  nullopt (and *err) if it is malformed.
 std::optional<Record> decode_event(const void* data, size_t size, DecodeError* err = nullptr);

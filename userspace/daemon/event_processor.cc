@@ -57,6 +57,7 @@ void EventProcessor::handle(const Record& r) {
             else if constexpr (std::is_same_v<T, TriggerRecord>) correlator_.on_trigger(e);
             else if constexpr (std::is_same_v<T, SockDataRecord>) correlator_.on_sock_data(e);
             else if constexpr (std::is_same_v<T, SockCloseRecord>) correlator_.on_close(e);
+            else if constexpr (std::is_same_v<T, IdentityRecord>) procs_.on_identity(e);
         },
         r);
 }
@@ -227,7 +228,7 @@ nlohmann::json EventProcessor::stats_event(const KernelCounters& k, uint64_t sin
     std::lock_guard<std::recursive_mutex> g(mu_);
     const auto& cs = correlator_.stats();
     static const char* kTypeNames[] = {"exec", "exit", "thread_name", "sigquit", "connect",
-                                       "trigger", "sock_data", "sock_close"};
+                                       "trigger", "sock_data", "sock_close", "identity"};
     nlohmann::json user = {{"decoded", decoded_},
                            {"malformed", malformed_},
                            {"jvm_starts", jvm_starts_},
@@ -246,7 +247,12 @@ nlohmann::json EventProcessor::stats_event(const KernelCounters& k, uint64_t sin
             {"uptime_s", uptime_s},
             {"kernel", {{"events", k.events}, {"ringbuf_drops", k.ringbuf_drops},
                         {"tracked_full", k.tracked_full}, {"received", k.received},
-                        {"malformed", k.malformed}}},
+                        {"malformed", k.malformed}, {"execs", k.execs},
+                        {"identity_sent", k.identity_sent}, {"identity_full", k.identity_full},
+                        {"identity_miss", k.identity_miss},
+                        {"milestone_repeats", k.milestone_repeats},
+                        {"milestone_full", k.milestone_full},
+                        {"deep_map_full", k.deep_map_full}}},
             {"userspace", user},
             {"drops", {{"ringbuf", k.ringbuf_drops},
                        {"malformed", k.malformed + malformed_},

@@ -47,6 +47,11 @@ struct ProcessorDeps {
 // What the kernel side reports (Observer::stats()), passed in for the stats event.
 struct KernelCounters {
     uint64_t events = 0, ringbuf_drops = 0, tracked_full = 0, received = 0, malformed = 0;
+    // Exec identities kept in the kernel (docs/observer.md): execs seen, identities sent,
+    // not stored (map update failed), missing for a reported process; milestone repeats
+    // suppressed, milestone map failures; deep-mode socket map failures.
+    uint64_t execs = 0, identity_sent = 0, identity_full = 0, identity_miss = 0;
+    uint64_t milestone_repeats = 0, milestone_full = 0, deep_map_full = 0;
 };
 
 class EventProcessor {

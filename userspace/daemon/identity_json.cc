@@ -14,6 +14,7 @@ nlohmann::json process_json(const ProcessInfo& p, const std::string& user,
         {"identity_from", to_string(p.source)},
     };
     if (parent) j["parent_comm"] = parent->comm;
+    else if (!p.parent_comm.empty()) j["parent_comm"] = p.parent_comm;   // the kernel's, at exec
     return j;
 }
 

@@ -43,6 +43,13 @@ const ProcessInfo& ProcessTable::on_exec(const ExecRecord& e) {
     return table_.put(e.who.pid, std::move(p));
 }
 
+const ProcessInfo& ProcessTable::on_identity(const IdentityRecord& r) {
+    on_exec(r.as_exec());
+    ProcessInfo* p = table_.get(r.who.pid);
+    p->parent_comm = r.parent_comm;
+    return *p;
+}
+
 bool ProcessTable::read_proc(pid_t pid, ProcessInfo* p) {
     ++proc_reads_;
     auto st = proc::read_status(proc_root_, pid);

@@ -31,6 +31,7 @@ struct ProcessInfo {
     std::vector<std::string> cmdline;
     std::string cgroup;              // v2 path
     std::string container_id;
+    std::string parent_comm;         // the parent's comm at exec (kernel identity), "" if unknown
     enum class Source { exec, proc, event } source = Source::event;
     bool exited = false;
 };
@@ -42,6 +43,9 @@ public:
 
     // An exec replaces what was known of the pid.
     const ProcessInfo& on_exec(const ExecRecord& e);
+    // The kernel's stored exec of a process it is about to report (an attacher): known
+    // exactly as if its exec had been seen, without reading /proc.
+    const ProcessInfo& on_identity(const IdentityRecord& r);
     // The entry for the actor of an event: from the table, else /proc (once), else the
     // event header alone.
     const ProcessInfo& ensure(const Actor& who);

@@ -21,6 +21,7 @@ const Kind kKinds[] = {
     {"sock_write", JW_EV_SOCK_WRITE, sizeof(jw_sock_data_event)},
     {"sock_read", JW_EV_SOCK_READ, sizeof(jw_sock_data_event)},
     {"sock_close", JW_EV_SOCK_CLOSE, sizeof(jw_sock_close_event)},
+    {"identity", JW_EV_IDENTITY, sizeof(jw_identity_event)},
 };
 
 std::string str(const char* buf, size_t cap) { return std::string(buf, strnlen(buf, cap)); }
@@ -120,6 +121,21 @@ std::optional<nlohmann::json> raw_event_to_json(const void* data, size_t size) {
     case JW_EV_SOCK_CLOSE: {
         auto* e = static_cast<const jw_sock_close_event*>(p);
         j["fd"] = e->fd;
+        break;
+    }
+    case JW_EV_IDENTITY: {
+        auto* e = static_cast<const jw_identity_event*>(p);
+        const jw_exec_image& x = e->exec;
+        j["trigger"] = e->trigger;
+        j["exec_ts_ns"] = x.exec_ts_ns;
+        j["start_time_ns"] = x.start_time_ns;
+        j["exec_ppid"] = x.ppid;
+        j["exec_uid"] = x.uid;
+        j["exec_gid"] = x.gid;
+        j["exec_comm"] = str(x.comm, sizeof x.comm);
+        j["parent_comm"] = str(x.parent_comm, sizeof x.parent_comm);
+        j["filename"] = str(x.filename, sizeof x.filename);
+        j["args"] = std::string(x.args, std::min<size_t>(x.args_len, JW_ARGS_LEN));
         break;
     }
     }
@@ -222,6 +238,24 @@ std::optional<std::vector<uint8_t>> raw_event_from_json(const nlohmann::json& j,
         auto* e = static_cast<jw_sock_close_event*>(p);
         e->hdr = h;
         e->fd = static_cast<int32_t>(r.u("fd", static_cast<uint64_t>(-1)));
+        break;
+    }
+    case JW_EV_IDENTITY: {
+        auto* e = static_cast<jw_identity_event*>(p);
+        jw_exec_image& x = e->exec;
+        e->hdr = h;
+        e->trigger = static_cast<uint32_t>(r.u("trigger"));
+        x.exec_ts_ns = r.u("exec_ts_ns");
+        x.start_time_ns = r.u("start_time_ns");
+        x.ppid = static_cast<uint32_t>(r.u("exec_ppid", h.ppid));
+        x.uid = static_cast<uint32_t>(r.u("exec_uid", h.uid));
+        x.gid = static_cast<uint32_t>(r.u("exec_gid", h.gid));
+        put_str(x.comm, sizeof x.comm, j.contains("exec_comm") ? r.s("exec_comm") : r.s("comm"));
+        put_str(x.parent_comm, sizeof x.parent_comm, r.s("parent_comm"));
+        put_str(x.filename, sizeof x.filename, r.s("filename"));
+        std::string a = r.s("args");
+        x.args_len = static_cast<uint32_t>(std::min<size_t>(a.size(), JW_ARGS_LEN));
+        std::memcpy(x.args, a.data(), x.args_len);
         break;
     }
     }

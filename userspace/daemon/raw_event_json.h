@@ -1,7 +1,7 @@
 // Raw observer events as JSON lines and back: `jvmwatchd --record-raw FILE` writes what
 // the kernel sent, and the unit tests replay such recordings (tests/fixtures/events/)
 // through the same decoder and correlator.  One object per event: "kind" (exec, exit,
-// thread_name, sigquit, connect, trigger, sock_write, sock_read, sock_close), the
+// thread_name, sigquit, connect, trigger, sock_write, sock_read, sock_close, identity), the
 // header fields, then the kind's own fields; strings as JSON strings (request bytes
 // with their NULs escaped as \u0000).
 #pragma once

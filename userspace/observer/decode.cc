@@ -27,6 +27,7 @@ std::string_view event_type_name(uint32_t type) {
         case JW_EV_SOCK_WRITE: return "sock_write";
         case JW_EV_SOCK_READ: return "sock_read";
         case JW_EV_SOCK_CLOSE: return "sock_close";
+        case JW_EV_IDENTITY: return "identity";
     }
     return "unknown";
 }
@@ -48,18 +49,23 @@ std::string fixed_string(const char* buf, size_t cap) {
     return std::string(buf, n);
 }
 
-std::vector<std::string> exec_args(const jw_exec_event& e) {
+namespace {
+std::vector<std::string> split_args(const char* args, uint32_t args_len) {
     std::vector<std::string> out;
-    size_t n = e.args_len < JW_ARGS_LEN ? e.args_len : JW_ARGS_LEN;
+    size_t n = args_len < JW_ARGS_LEN ? args_len : JW_ARGS_LEN;
     size_t i = 0;
     while (i < n) {
-        const void* nul = std::memchr(e.args + i, 0, n - i);
-        size_t end = nul ? static_cast<const char*>(nul) - e.args : n;
-        out.emplace_back(e.args + i, end - i);
+        const void* nul = std::memchr(args + i, 0, n - i);
+        size_t end = nul ? static_cast<const char*>(nul) - args : n;
+        out.emplace_back(args + i, end - i);
         i = end + 1;
     }
     return out;
 }
+}  // namespace
+
+std::vector<std::string> exec_args(const jw_exec_event& e) { return split_args(e.args, e.args_len); }
+std::vector<std::string> exec_args(const jw_exec_image& e) { return split_args(e.args, e.args_len); }
 
 std::string_view sock_data(const jw_sock_data_event& e) {
     return std::string_view(e.data, e.len <= JW_DATA_LEN ? e.len : JW_DATA_LEN);

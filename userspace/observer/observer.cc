@@ -208,6 +208,12 @@ std::unique_ptr<Observer> Observer::create(const Options& opts, const Features& 
         return fail("ring buffer size " + std::to_string(opts.ringbuf_bytes) + ": " + errstr(err));
     if (int err = bpf_map__set_max_entries(s->maps.tracked, opts.max_tracked ? opts.max_tracked : 1))
         return fail("tracked map size: " + errstr(err));
+    if (int err = bpf_map__set_max_entries(s->maps.identities,
+                                           opts.max_identities ? opts.max_identities : 1))
+        return fail("identity map size " + std::to_string(opts.max_identities) + ": " + errstr(err));
+    if (int err = bpf_map__set_max_entries(s->maps.milestones_seen,
+                                           opts.max_milestone_procs ? opts.max_milestone_procs : 1))
+        return fail("milestone map size: " + errstr(err));
 
     // Everything off, then exactly the chosen hooks on.
     bpf_program* prog;
@@ -321,6 +327,13 @@ Stats Observer::stats() const {
     st.events = sum(JW_STAT_EVENTS);
     st.tracked_full = sum(JW_STAT_TRACKED_FULL);
     st.exec_drops = sum(JW_STAT_EXEC_DROPS);
+    st.execs = sum(JW_STAT_EXECS);
+    st.identity_full = sum(JW_STAT_IDENTITY_FULL);
+    st.identity_sent = sum(JW_STAT_IDENTITY_SENT);
+    st.identity_miss = sum(JW_STAT_IDENTITY_MISS);
+    st.milestone_repeats = sum(JW_STAT_MILESTONE_REPEATS);
+    st.milestone_full = sum(JW_STAT_MILESTONE_FULL);
+    st.deep_map_full = sum(JW_STAT_DEEP_MAP_FULL);
     return st;
 }
 

@@ -43,8 +43,16 @@ struct Options {
     uint32_t ringbuf_bytes = 8u << 20;
     // Capacity of the kernel's tracked-tgid map (JVMs and attachers whose exit we want).
     uint32_t max_tracked = 16384;
-    // Emit exec events only for these tgids' children (0 = every exec).  For tests and
-    // benchmarks that want only their own processes; the daemon leaves it 0.
+    // Capacity of the kernel's per-tgid exec identities (every exec is stored there; a
+    // process that signals or connects is sent as a JW_EV_IDENTITY event).  ~900 bytes of
+    // kernel memory each.  The daemon sizes it like its process table.
+    uint32_t max_identities = 16384;
+    // Capacity of the per-tgid "milestones already reported" map (JVMs and processes that
+    // took a JVM thread name).
+    uint32_t max_milestone_procs = 16384;
+    // 0 (the daemon): exec events only for java launchers and tracked processes; every
+    // other exec is only stored in the kernel.  Non-zero (tests, benchmarks): exec events
+    // for every exec of this tgid's children, and no others.
     uint32_t exec_parent_filter = 0;
     // Where the cgroup-v2 root is; empty = probe /proc/self/mounts.
     std::string cgroup_root;
@@ -61,6 +69,13 @@ struct Stats {
     uint64_t events = 0;          // JW_STAT_EVENTS: submitted by the kernel
     uint64_t tracked_full = 0;    // JW_STAT_TRACKED_FULL: tracked map full
     uint64_t exec_drops = 0;      // JW_STAT_EXEC_DROPS: the exec events among ringbuf_drops
+    uint64_t execs = 0;           // JW_STAT_EXECS: every exec the kernel saw
+    uint64_t identity_full = 0;   // JW_STAT_IDENTITY_FULL: an exec's identity not stored
+    uint64_t identity_sent = 0;   // JW_STAT_IDENTITY_SENT: identity events submitted
+    uint64_t identity_miss = 0;   // JW_STAT_IDENTITY_MISS: no stored exec for a reported process
+    uint64_t milestone_repeats = 0; // JW_STAT_MILESTONE_REPEATS: repeated milestones suppressed
+    uint64_t milestone_full = 0;  // JW_STAT_MILESTONE_FULL: milestone map update failed
+    uint64_t deep_map_full = 0;   // JW_STAT_DEEP_MAP_FULL: a deep-mode map update failed
     uint64_t received = 0;        // events the consumer passed to the callback
     uint64_t malformed = 0;       // records too short / unknown type (skipped, counted)
 };
@@ -122,6 +137,7 @@ template <> struct EventType<jw_sigquit_event> { static constexpr uint32_t value
 template <> struct EventType<jw_connect_event> { static constexpr uint32_t value = JW_EV_CONNECT; };
 template <> struct EventType<jw_trigger_event> { static constexpr uint32_t value = JW_EV_TRIGGER; };
 template <> struct EventType<jw_sock_close_event> { static constexpr uint32_t value = JW_EV_SOCK_CLOSE; };
+template <> struct EventType<jw_identity_event> { static constexpr uint32_t value = JW_EV_IDENTITY; };
 
 template <class T>
 const T* event_cast(const jw_event_hdr* hdr, size_t size) {
@@ -139,6 +155,7 @@ std::string fixed_string(const char* buf, size_t cap);
 template <size_t N> std::string fixed_string(const char (&buf)[N]) { return fixed_string(buf, N); }
 // The exec event's argv: args[0..args_len) split at NULs (a truncated last arg is kept).
 std::vector<std::string> exec_args(const jw_exec_event& e);
+std::vector<std::string> exec_args(const jw_exec_image& e);
 // The bytes of a data event (data[0..len)).
 std::string_view sock_data(const jw_sock_data_event& e);
 // The file-name part of a unix socket path as the caller passed it ("" for abstract
