@@ -1,6 +1,7 @@
 // The BPF event decoder (userspace/daemon/event_decoder.*) and the raw-event JSON of
 // --record-raw (raw_event_json.*) on arbitrary ring-buffer records.  Invariants: a
-// decoded record's strings stay within their kernel capacities; a record the JSON side
+// decoded record's strings stay within their kernel capacities; a connect's pid parsed from
+// the socket name is never negative; a record the JSON side
 // accepts serialises to JSON that parses back and converts to bytes that decode again.
 #include <cstddef>
 #include <cstdint>
@@ -29,8 +30,18 @@ void check_bounds(const Record& rec) {
         FUZZ_CHECK(s->data.size() <= JW_DATA_LEN);
     } else if (auto* c = std::get_if<ConnectRecord>(&rec)) {
         FUZZ_CHECK(c->path.size() <= JW_PATH_LEN);
-        FUZZ_CHECK(c->target_nspid >= 0);
     }
+}
+
+// A connect's pid: the kernel's (bpf/ bounds it to a pid_t), else taken from the socket
+// name, where a hostile name must not yield a negative or zero-but-claimed pid.
+void check_connect_pid(const Record& rec, const uint8_t* data) {
+    auto* c = std::get_if<ConnectRecord>(&rec);
+    if (!c) return;
+    jw_connect_event e;
+    std::memcpy(&e, data, sizeof e);
+    if (e.target_pid == 0) FUZZ_CHECK(c->target_nspid >= 0);
+    else FUZZ_CHECK(static_cast<uint32_t>(c->target_nspid) == e.target_pid);
 }
 
 }  // namespace
@@ -41,6 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (rec) {
         FUZZ_CHECK(err == DecodeError::none);
         check_bounds(*rec);
+        check_connect_pid(*rec, data);
     } else {
         FUZZ_CHECK(err != DecodeError::none);
         FUZZ_CHECK(std::strcmp(to_string(err), "?") != 0);
