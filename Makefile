@@ -5,6 +5,9 @@
 #   make test    deps + build + every test (root tests run when root; see tests/README.md)
 #   make run     deps + build + the main job (jvmwatchd with its embedded default config)
 #   make bench   the benchmarks in bench/ (not part of `make test`)
+#   make fuzz    each libFuzzer target (tests/fuzz) for FUZZ_SECONDS (default 180) with ASan+UBSan
+#   make fuzz-smoke  each fuzz target for a few seconds on its committed corpus (part of `make test`)
+#   make asan    the unit tests built with ASan+UBSan into $(ASAN_BUILD), and run
 
 BUILD     ?= build
 CXX       ?= g++
@@ -28,7 +31,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CXXFLAGS  ?= -O2 -g
-CXXFLAGS  += -std=c++20 -Wall -Wextra -Werror -pthread
+CXXFLAGS  += -std=c++20 -Wall -Wextra -Werror -pthread $(SAN_FLAGS)
 CPPFLAGS  += -Iinclude -I. -I$(BUILD)/gen $(PKG_CFLAGS) -MMD -MP
 LDLIBS    += $(PKG_LIBS) -lelf -lz -pthread
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -Iinclude
@@ -57,7 +60,8 @@ BINS       := $(BUILD)/bin/jvmwatch $(BUILD)/bin/jvmwatchd
 TEST_BINS  := $(BUILD)/bin/unit_tests $(BUILD)/bin/integration_tests \
               $(patsubst tests/native/%.c,$(BUILD)/bin/%,$(NATIVE_SRCS))
 
-.PHONY: all deps test unit-test integration-test run bench clean vmlinux java
+.PHONY: all deps test unit-test integration-test run bench clean vmlinux java \
+        fuzz fuzz-build fuzz-smoke fuzz-event-seeds asan
 .DEFAULT_GOAL := all
 
 all: $(BINS) $(TEST_BINS) java
@@ -154,13 +158,82 @@ include tests/java/java.mk
 $(BUILD)/bpf $(BUILD)/gen:
 	@mkdir -p $@
 
+# ---- fuzzing (tests/fuzz, docs/fuzzing.md) ---------------------------------------
+# libFuzzer targets tests/fuzz/NAME_fuzzer.cc, built with clang, ASan and UBSan into
+# $(BUILD)/fuzz.  Each compiles only the project sources it needs (fuzz_srcs_NAME).
+FUZZ_CXX          ?= clang++
+FUZZ_SECONDS      ?= 180
+FUZZ_SMOKE_SECONDS ?= 3
+FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CXXFLAGS := -std=c++20 -O1 -gline-tables-only -fno-omit-frame-pointer -Wall -Wextra -Werror \
+                 -pthread $(FUZZ_SAN)
+FUZZ_CPPFLAGS := -Iinclude -I. $(PKG_CFLAGS) -MMD -MP
+FUZZ_TARGETS  := reply_parser attach_request event_decoder daemon_config policy_parser \
+                 json_string proc_status proc_stat proc_maps proc_nul_list proc_cgroup
+POLICY_SRCS   := $(addprefix userspace/policy/,policy_parser.cc pattern.cc version_range.cc \
+                   agent_file_check.cc sha256.cc)
+fuzz_srcs_reply_parser   := attach/protocol.cc
+fuzz_srcs_attach_request := userspace/daemon/attach_request.cc attach/protocol.cc
+fuzz_srcs_event_decoder  := userspace/daemon/event_decoder.cc userspace/daemon/raw_event_json.cc \
+                            userspace/audit/json_line.cc
+fuzz_srcs_daemon_config  := userspace/daemon/daemon_config.cc $(POLICY_SRCS)
+fuzz_srcs_policy_parser  := $(POLICY_SRCS)
+fuzz_srcs_json_string    := userspace/audit/json_line.cc
+fuzz_srcs_proc_status    := attach/procfs.cc
+fuzz_srcs_proc_stat      := attach/procfs.cc
+fuzz_srcs_proc_maps      := attach/procfs.cc
+fuzz_srcs_proc_nul_list  := attach/procfs.cc
+fuzz_srcs_proc_cgroup    := attach/procfs.cc
+
+fuzz_obj  = $(patsubst %.cc,$(BUILD)/fuzz/obj/%.o,$(1))
+FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/%_fuzzer,$(FUZZ_TARGETS))
+
+$(BUILD)/fuzz/obj/%.o: %.cc
+	$(call msg,FUZZ-CXX,$<)
+	@mkdir -p $(@D)
+	$(Q)$(FUZZ_CXX) $(FUZZ_CPPFLAGS) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+define fuzz_link
+$(BUILD)/fuzz/$(1)_fuzzer: $(call fuzz_obj,tests/fuzz/$(1)_fuzzer.cc $(fuzz_srcs_$(1)))
+	$$(call msg,LINK,$$@)
+	$(Q)$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer $$^ $(PKG_LIBS) -pthread -o $$@
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_link,$(t))))
+
+fuzz-build: $(FUZZ_BINS)
+
+# Regenerates the event decoder's seeds from the recorded fixtures (committed; run by hand).
+$(BUILD)/fuzz/gen_event_seeds: $(call fuzz_obj,tests/fuzz/gen_event_seeds.cc userspace/daemon/raw_event_json.cc)
+	$(call msg,LINK,$@)
+	$(Q)$(FUZZ_CXX) $(FUZZ_CXXFLAGS) $^ -o $@
+fuzz-event-seeds: $(BUILD)/fuzz/gen_event_seeds
+	rm -rf tests/fuzz/corpus/event_decoder && mkdir -p tests/fuzz/corpus/event_decoder
+	$< tests/fuzz/corpus/event_decoder tests/fixtures/events/*.jsonl
+
+fuzz: fuzz-build
+	tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	tests/fuzz/run.sh --smoke $(BUILD) $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+
+# ---- sanitizer build of the unit tests -------------------------------------------
+# The same build with ASan+UBSan (gcc) in its own directory; any report fails the run.
+# GCC 12's -Wmaybe-uninitialized misfires on libstdc++'s <regex> under the sanitizers.
+ASAN_BUILD ?= build-asan
+ASAN_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+              -Wno-maybe-uninitialized
+asan:
+	$(MAKE) BUILD=$(ASAN_BUILD) SAN_FLAGS="$(ASAN_FLAGS)" $(ASAN_BUILD)/bin/unit_tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  $(ASAN_BUILD)/bin/unit_tests --gtest_color=no $(ASAN_TEST_ARGS)
+
 # ---- top-level jobs ------------------------------------------------------------
 deps:
 	@tools/install-deps.sh
 
 test: deps
-	$(MAKE) all
-	tools/run-tests.sh $(BUILD)
+	$(MAKE) all fuzz-build
+	FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" tools/run-tests.sh $(BUILD)
 
 unit-test: all
 	$(BUILD)/bin/unit_tests
@@ -178,4 +251,4 @@ bench: all
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)

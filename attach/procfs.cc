@@ -166,12 +166,7 @@ std::string read_exe(const std::string& proc_root, pid_t pid) {
 
 std::string read_cgroup(const std::string& proc_root, pid_t pid) {
     auto text = read_file(pid_path(proc_root, pid, "cgroup"));
-    if (!text) return "";
-    std::istringstream in(*text);
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("0::", 0) == 0) return line.substr(3);
-    return "";
+    return text ? parse_cgroup_v2(*text) : "";
 }
 
 std::optional<uint64_t> read_ns_inode(const std::string& proc_root, pid_t pid,
@@ -223,14 +218,29 @@ std::string mapped_library_path(const std::string& proc_root, pid_t pid,
 
 std::vector<std::string> mapped_library_paths(const std::string& proc_root, pid_t pid,
                                               const std::function<bool(std::string_view)>& match) {
-    std::vector<std::string> out;
     auto text = read_file(pid_path(proc_root, pid, "maps"), 16 << 20);
-    if (!text) return out;
-    std::string_view rest(*text);
-    while (!rest.empty()) {
-        auto eol = rest.find('\n');
-        std::string_view line = rest.substr(0, eol);
-        rest = eol == std::string_view::npos ? std::string_view() : rest.substr(eol + 1);
+    return text ? parse_maps_paths(*text, match) : std::vector<std::string>{};
+}
+
+std::vector<std::string> parse_nul_list(const std::string& data) { return split_nul(data); }
+
+std::string parse_cgroup_v2(std::string_view text) {
+    while (!text.empty()) {
+        auto eol = text.find('\n');
+        std::string_view line = text.substr(0, eol);
+        text = eol == std::string_view::npos ? std::string_view() : text.substr(eol + 1);
+        if (line.starts_with("0::")) return std::string(line.substr(3));
+    }
+    return "";
+}
+
+std::vector<std::string> parse_maps_paths(std::string_view text,
+                                          const std::function<bool(std::string_view)>& match) {
+    std::vector<std::string> out;
+    while (!text.empty()) {
+        auto eol = text.find('\n');
+        std::string_view line = text.substr(0, eol);
+        text = eol == std::string_view::npos ? std::string_view() : text.substr(eol + 1);
         auto start = line.find('/');
         if (start == std::string_view::npos) continue;
         std::string_view path = line.substr(start);

@@ -63,4 +63,14 @@ std::vector<std::string> mapped_library_paths(const std::string& proc_root, pid_
 // Reads a small whole file; nullopt if it can't be opened.
 std::optional<std::string> read_file(const std::string& path, size_t limit = 1 << 20);
 
+// The pure parsers behind the readers above (unit tests and tests/fuzz feed them text).
+// cmdline, environ: the NUL-terminated strings (a last unterminated one included).
+std::vector<std::string> parse_nul_list(const std::string& data);
+// cgroup: the path of the v2 ("0::") line; "" if there is none.
+std::string parse_cgroup_v2(std::string_view text);
+// maps: distinct mapped file paths (" (deleted)" cut), in map order, whose file name
+// satisfies `match`.
+std::vector<std::string> parse_maps_paths(std::string_view text,
+                                          const std::function<bool(std::string_view)>& match);
+
 }  // namespace jvmwatch::proc

@@ -119,7 +119,8 @@ std::string_view ReplyParser::feed(std::string_view data) {
             return {};
         }
         head_.append(data.substr(0, nl));
-        code_ = parse_int(head_);
+        // The same bound whether the line came in one read or many.
+        if (head_.size() <= 32) code_ = parse_int(head_);
         if (!code_) bad_code_ = true;
         data.remove_prefix(nl + 1);
     }

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build
-  build-essential pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
+  build-essential pkg-config clang llvm libclang-rt-14-dev bpftool libbpf-dev libelf-dev zlib1g-dev
   libspdlog-dev libfmt-dev libcxxopts-dev libyaml-cpp-dev nlohmann-json3-dev libre2-dev
   libsystemd-dev libgtest-dev
   # tests: real JVMs, agents, peers

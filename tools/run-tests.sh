@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test binary of a build and prints one closing line: "N passed, N failed, N skipped".
+# Runs every test binary of a build, then (when FUZZ_TARGETS is set, as `make test` does)
+# the fuzz smoke, and prints one closing line: "N passed, N failed, N skipped".
 # Root-only tests skip without root unless JVMWATCH_REQUIRE_ROOT=1, when they fail instead.
 set -u
 build=${1:-build}
@@ -21,6 +22,18 @@ for t in unit_tests integration_tests; do
   if [ -z "$p$f" ]; then f=1; fi
   pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0})); skip=$((skip + ${s:-0}))
 done
+# Fuzz smoke: each libFuzzer target (tests/fuzz) replays its regression inputs and runs a
+# few seconds on its committed corpus; each target counts as one test.
+if [ -n "${FUZZ_TARGETS:-}" ]; then
+  echo "==> fuzz smoke (${FUZZ_SMOKE_SECONDS:-3} s per target)"
+  # shellcheck disable=SC2086
+  tests/fuzz/run.sh --smoke "$build" "${FUZZ_SMOKE_SECONDS:-3}" $FUZZ_TARGETS 2>&1 | tee "$log_dir/fuzz.log"
+  rc=${PIPESTATUS[0]}
+  p=$(grep -cE '^fuzz [a-z_0-9]+: ok' "$log_dir/fuzz.log")
+  f=$(grep -cE '^fuzz [a-z_0-9]+: FAILED' "$log_dir/fuzz.log")
+  if [ "$rc" -ne 0 ]; then status=1; [ "$f" -gt 0 ] || f=1; fi
+  pass=$((pass + p)); fail=$((fail + f))
+fi
 echo "tests: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ] || status=1
 exit $status

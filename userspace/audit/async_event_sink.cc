@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "userspace/audit/json_line.h"
 #include "userspace/audit/wall_clock.h"
 
 namespace jvmwatch::audit {
@@ -75,7 +76,7 @@ void AsyncEventSink::run() {
 
         std::string out;
         for (auto& ev : batch) {
-            out += ev.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+            out += to_json_line(ev);
             out += '\n';
         }
         std::string err;
