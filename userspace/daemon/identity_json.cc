@@ -2,13 +2,29 @@
 
 namespace jvmwatch::daemon {
 
+namespace {
+// A command line in an event: at most kMaxCmdlineBytes in all (a process may have
+// megabytes of arguments; the event stays small).  The last kept argument is cut.
+constexpr size_t kMaxCmdlineBytes = 16 << 10;
+nlohmann::json capped_cmdline(const std::vector<std::string>& args) {
+    nlohmann::json out = nlohmann::json::array();
+    size_t left = kMaxCmdlineBytes;
+    for (const auto& a : args) {
+        if (left == 0) break;
+        out.push_back(a.size() <= left ? a : a.substr(0, left));
+        left -= std::min(left, a.size());
+    }
+    return out;
+}
+}  // namespace
+
 nlohmann::json process_json(const ProcessInfo& p, const std::string& user,
                             const ProcessInfo* parent) {
     nlohmann::json j = {
         {"pid", p.pid},     {"nspid", p.nspid ? p.nspid : p.pid},
         {"uid", p.uid},     {"gid", p.gid},
         {"user", user},     {"comm", p.comm},
-        {"exe", p.exe},     {"cmdline", p.cmdline},
+        {"exe", p.exe},     {"cmdline", capped_cmdline(p.cmdline)},
         {"ppid", p.ppid},   {"cgroup", p.cgroup},
         {"container_id", p.container_id},
         {"identity_from", to_string(p.source)},
@@ -26,7 +42,7 @@ nlohmann::json jvm_json(const JvmInfo& i) {
         {"uid", p.euid},
         {"user", p.user},
         {"exe", p.exe},
-        {"cmdline", p.cmdline},
+        {"cmdline", capped_cmdline(p.cmdline)},
         {"main", p.main},
         {"java_home", p.java_home},
         {"jdk_version", p.jdk_version},
