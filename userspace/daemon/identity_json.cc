@@ -16,6 +16,13 @@ nlohmann::json capped_cmdline(const std::vector<std::string>& args) {
     }
     return out;
 }
+
+// Fields derived from what a process controls (its first argument, its JDK's release
+// file) are cut at this length.
+constexpr size_t kMaxDerivedBytes = 1024;
+std::string capped(const std::string& v) {
+    return v.size() <= kMaxDerivedBytes ? v : v.substr(0, kMaxDerivedBytes);
+}
 }  // namespace
 
 nlohmann::json process_json(const ProcessInfo& p, const std::string& user,
@@ -43,9 +50,9 @@ nlohmann::json jvm_json(const JvmInfo& i) {
         {"user", p.user},
         {"exe", p.exe},
         {"cmdline", capped_cmdline(p.cmdline)},
-        {"main", p.main},
+        {"main", capped(p.main)},
         {"java_home", p.java_home},
-        {"jdk_version", p.jdk_version},
+        {"jdk_version", capped(p.jdk_version)},
         {"cgroup", i.cgroup},
         {"container_id", i.container_id},
     };
