@@ -406,3 +406,32 @@ TEST(DaemonEnricher, DuplicateJobsAreOneAndStatsCountThem) {
     EXPECT_EQ(e.request(j), Enricher::Submit::stopped);
     EXPECT_EQ(got.size(), 2u);
 }
+
+TEST(DaemonEnricher, StartupScanGoesThroughTheWorkersAndSurvivesAStuckProcess) {
+    auto gate = std::make_shared<Gate>();
+    EnrichConfig ec;
+    ec.workers = 1;
+    ec.queue_size = 2;      // the scanner waits for room, it does not drop
+    ec.budget_ms = 100;
+    Fixture f(ec, [gate](pid_t pid) -> std::optional<jvm::JvmProcess> {
+        if (pid == 903) gate->pass();   // a process whose files hang
+        if (pid == 900 || pid == 905) return a_jvm(pid, 7);
+        jvm::JvmProcess p;
+        p.pid = pid;
+        p.kind = jvm::Kind::not_jvm;
+        return p;
+    });
+    auto t0 = Steady::now();
+    size_t found = f.proc->scan_running({900, 901, 902, 903, 904, 905}, milliseconds(20000));
+    EXPECT_LT(Steady::now() - t0, milliseconds(10000));
+    EXPECT_EQ(found, 2u);
+    auto starts = f.sink.of_type("jvm.start");
+    ASSERT_EQ(starts.size(), 2u);
+    for (auto& s : starts) {
+        EXPECT_EQ(s["detected_by"], "scan");
+        EXPECT_EQ(s["existing"], true);
+        EXPECT_FALSE(s.contains("enrichment"));
+    }
+    EXPECT_EQ(f.proc->enrichment_stats().abandoned_workers, 1u);
+    gate->release();
+}

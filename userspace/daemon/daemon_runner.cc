@@ -160,8 +160,9 @@ int run_daemon(const RunOptions& opts) {
         return kDaemonSystemError;
     }
     // Scan after the observer runs, so a JVM starting in between is seen by one or both
-    // (adopt_running skips those the events already reported).
-    size_t running = proc.adopt_running(jvm::list_jvms(opts.proc_root));
+    // (the scan skips those the events already reported).  The workers inspect them,
+    // so a hostile process cannot hold the start-up.
+    size_t running = proc.scan_running(proc::list_pids(opts.proc_root), std::chrono::seconds(30));
 
     nlohmann::json hooks_json = nlohmann::json::object();
     for (const auto& h : obs->hooks()) hooks_json[std::string(observer::to_string(h.kind))] = h.hook;

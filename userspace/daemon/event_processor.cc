@@ -4,6 +4,8 @@
 #include "userspace/daemon/identity_json.h"
 #include "userspace/daemon/proc_enrichment.h"
 
+#include <thread>
+
 namespace jvmwatch::daemon {
 
 EventProcessor::EventProcessor(ProcessorConfig cfg, ProcessorDeps deps)
@@ -193,6 +195,18 @@ void EventProcessor::on_enriched(EnrichResult r) {
         else if (r.process) users_.remember(r.process->uid, r.user);
     }
     if (r.job.want_jvm) verdicts_.put(pid, r.status);
+    bool scan = r.job.purpose == "scan";
+    // Counted when this answer is done with (below), so the scanner sees its JVMs.
+    struct ScanDone {
+        EventProcessor* p;
+        bool scan;
+        ~ScanDone() {
+            if (!scan) return;
+            std::lock_guard<std::mutex> sg(p->scan_mu_);
+            if (p->scan_outstanding_) --p->scan_outstanding_;
+            p->scan_cv_.notify_all();
+        }
+    } scan_done{this, scan};
     JvmInfo* j = jvms_.find(pid);
     if (j && start && j->proc.start_time_ticks && start != j->proc.start_time_ticks) j = nullptr;
     if (j) {
@@ -214,7 +228,7 @@ void EventProcessor::on_enriched(EnrichResult r) {
             report_start(*j, why);
         }
     } else if (r.status == S::ok && r.jvm && r.jvm->kind != jvm::Kind::not_jvm &&
-               (r.job.purpose == "vm_thread" || r.job.purpose == "lookup")) {
+               (r.job.purpose == "vm_thread" || r.job.purpose == "lookup" || scan)) {
         // A JVM the daemon did not see exec (started by another launcher, or missed).
         JvmInfo info;
         info.proc = *r.jvm;
@@ -228,6 +242,10 @@ void EventProcessor::on_enriched(EnrichResult r) {
         }
         JvmInfo& added = jvms_.put(std::move(info));
         track(pid);
+        if (scan) {
+            std::lock_guard<std::mutex> sg(scan_mu_);
+            ++scan_found_;
+        }
         report_start(added, "");
         if (r.job.milestone >= 0 && r.job.milestone < 32) {
             added.milestones |= 1u << r.job.milestone;
@@ -313,27 +331,33 @@ void EventProcessor::on_exit(const ExitRecord& e) {
     if (d_.untrack) d_.untrack(e.who.pid);
 }
 
-size_t EventProcessor::adopt_running(const std::vector<jvm::JvmProcess>& jvms) {
-    // The scan already inspected them (off the event path): /proc adds cgroup and
-    // namespaces, read here before taking the lock.
-    std::vector<std::optional<ProcessInfo>> facts;
-    for (const auto& p : jvms) facts.push_back(read_process(cfg_.proc_root, p.pid));
-    std::lock_guard<std::recursive_mutex> g(mu_);
-    size_t n = 0;
-    for (size_t i = 0; i < jvms.size(); ++i) {
-        const auto& p = jvms[i];
-        if (jvms_.find(p.pid)) continue;
-        JvmInfo info;
-        info.proc = p;
-        info.enriched = true;
-        info.detected_by = "scan";
-        if (facts[i]) merge_process(info, *facts[i]);
-        JvmInfo& j = jvms_.put(std::move(info));
-        track(p.pid);
-        report_start(j, "");
-        ++n;
+size_t EventProcessor::scan_running(const std::vector<pid_t>& pids,
+                                    std::chrono::milliseconds max_wait) {
+    auto deadline = std::chrono::steady_clock::now() + max_wait;
+    for (pid_t pid : pids) {
+        EnrichJob job;
+        job.pid = pid;
+        job.want_jvm = true;
+        job.purpose = "scan";
+        for (;;) {
+            {
+                std::lock_guard<std::recursive_mutex> g(mu_);
+                if (jvms_.find(pid)) break;   // the events reported it already
+                auto r = enricher_.request(job);
+                if (r == Enricher::Submit::queued) {
+                    std::lock_guard<std::mutex> sg(scan_mu_);
+                    ++scan_outstanding_;
+                }
+                if (r != Enricher::Submit::dropped) break;
+            }
+            // The queue is full: this thread (not the event path) may wait its turn.
+            if (std::chrono::steady_clock::now() >= deadline) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
     }
-    return n;
+    std::unique_lock<std::mutex> sl(scan_mu_);
+    scan_cv_.wait_until(sl, deadline, [&] { return scan_outstanding_ == 0; });
+    return scan_found_;
 }
 
 void EventProcessor::tick(uint64_t now_ns) {

@@ -18,6 +18,7 @@
 
 #include <array>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -75,8 +76,12 @@ public:
     void handle(const void* data, size_t size);
     // One decoded record (fixtures feed these).
     void handle(const Record& r);
-    // JVMs already running at start: jvm.start with existing=true.  Returns how many.
-    size_t adopt_running(const std::vector<jvm::JvmProcess>& jvms);
+    // JVMs already running at start: each pid is inspected by the enrichment workers
+    // (so a hostile process stalls one worker for its budget, not the daemon) and each
+    // JVM found gets jvm.start with existing=true.  Waits (not on the event thread) for
+    // the answers, at most `max_wait`; later answers are still reported.  Returns how
+    // many JVMs were found within it.
+    size_t scan_running(const std::vector<pid_t>& pids, std::chrono::milliseconds max_wait);
     void tick(uint64_t now_ns);
     // Stops the enrichment workers (waiting at most `grace` for stuck ones).  Call
     // after the observer stopped and before finish(); never from a listener.
@@ -124,6 +129,10 @@ private:
     std::array<uint64_t, 16> by_type_{};
     uint64_t decoded_ = 0, malformed_ = 0, jvm_starts_ = 0, jvm_exits_ = 0, track_failed_ = 0;
     uint64_t jvm_exits_unreported_ = 0, last_sweep_ns_ = 0;
+    // The start-up scan (guarded by mu_; scan_cv_ with scan_mu_ for the waiting thread).
+    size_t scan_outstanding_ = 0, scan_found_ = 0;
+    std::mutex scan_mu_;
+    std::condition_variable scan_cv_;
 };
 
 }  // namespace jvmwatch::daemon
