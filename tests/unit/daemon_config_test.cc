@@ -74,3 +74,24 @@ TEST(DaemonConfig, InjectSectionGoesToTheHookWithFileName) {
     // Without a hook nothing under inject: is refused.
     EXPECT_TRUE(parse_daemon_config("inject:\n  whatever: 1\n", "p.yaml", {}, &err));
 }
+
+TEST(DaemonConfig, EnrichmentSection) {
+    std::string err;
+    auto c = parse_daemon_config("enrichment:\n  workers: 4\n  queue_size: 10\n  budget_ms: 500\n  max_abandoned: 3\n",
+                                 "f.yaml", nullptr, &err);
+    ASSERT_TRUE(c) << err;
+    EXPECT_EQ(c->enrichment.workers, 4u);
+    EXPECT_EQ(c->enrichment.queue_size, 10u);
+    EXPECT_EQ(c->enrichment.budget_ms, 500u);
+    EXPECT_EQ(c->enrichment.max_abandoned, 3u);
+    auto d = parse_daemon_config(kDefaultConfigYaml, kDefaultConfigName, nullptr, &err);
+    ASSERT_TRUE(d) << err;
+    EXPECT_EQ(d->enrichment.workers, 2u);
+    EXPECT_EQ(d->enrichment.budget_ms, 2000u);
+    EXPECT_FALSE(parse_daemon_config("enrichment:\n  workers: 0\n", "f.yaml", nullptr, &err));
+    EXPECT_EQ(err, "f.yaml:2: enrichment.workers: must be between 1 and 64");
+    EXPECT_FALSE(parse_daemon_config("enrichment:\n  queue_size: 8\n  budget_ms: 1\n", "f.yaml", nullptr, &err));
+    EXPECT_EQ(err, "f.yaml:3: enrichment.budget_ms: must be between 10 and 600000");
+    EXPECT_FALSE(parse_daemon_config("enrichment:\n  threads: 2\n", "f.yaml", nullptr, &err));
+    EXPECT_EQ(err, "f.yaml:2: unknown key \"enrichment.threads\"");
+}

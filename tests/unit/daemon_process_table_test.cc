@@ -1,8 +1,10 @@
-// The process table: bounded LRU, identity from exec events, /proc read once.
+// The process table: bounded LRU, identity from exec events and headers, /proc facts
+// applied from enrichment (the table itself never reads a file).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include "userspace/daemon/jvm_table.h"
+#include "userspace/daemon/proc_enrichment.h"
 #include "userspace/daemon/process_table.h"
 
 using namespace jvmwatch::daemon;
@@ -22,7 +24,7 @@ ExecRecord exec_of(pid_t pid, const std::string& comm) {
 }  // namespace
 
 TEST(DaemonProcessTable, EvictsLeastRecentlyUsedAndCounts) {
-    ProcessTable t("/nonexistent-proc", 3, nullptr);
+    ProcessTable t(3, nullptr);
     for (pid_t p = 100; p < 110; ++p) t.on_exec(exec_of(p, "p" + std::to_string(p)));
     EXPECT_EQ(t.size(), 3u);
     EXPECT_EQ(t.evictions(), 7u);
@@ -34,7 +36,7 @@ TEST(DaemonProcessTable, EvictsLeastRecentlyUsedAndCounts) {
 }
 
 TEST(DaemonProcessTable, UseKeepsAnEntryAlive) {
-    ProcessTable t("/nonexistent-proc", 2, nullptr);
+    ProcessTable t(2, nullptr);
     t.on_exec(exec_of(1, "a"));
     t.on_exec(exec_of(2, "b"));
     Actor a;
@@ -45,23 +47,51 @@ TEST(DaemonProcessTable, UseKeepsAnEntryAlive) {
     EXPECT_EQ(t.find(2), nullptr);
 }
 
-TEST(DaemonProcessTable, UnknownPidIsReadFromProcOnce) {
-    ProcessTable t("/proc", 16, nullptr);
+TEST(DaemonProcessTable, UnknownPidTakesTheHeaderAndNeverReadsProc) {
+    ProcessTable t(16, nullptr);
     Actor a;
     a.pid = getpid();
     a.uid = geteuid();
     a.comm = "x";
     const ProcessInfo& p = t.ensure(a);
-    EXPECT_EQ(p.source, ProcessInfo::Source::proc);
-    EXPECT_FALSE(p.exe.empty());
-    EXPECT_FALSE(p.cmdline.empty());
-    EXPECT_GT(p.start_ticks, 0u);
+    EXPECT_EQ(p.source, ProcessInfo::Source::event);
+    EXPECT_TRUE(p.exe.empty());
+    EXPECT_EQ(t.proc_reads(), 0u);
+}
+
+TEST(DaemonProcessTable, EnrichmentFillsWhatTheHeaderLacks) {
+    CgroupPathCache cg(16);
+    ProcessTable t(16, &cg);
+    Actor a;
+    a.pid = getpid();
+    a.uid = 4321;          // the header is the truth at event time
+    a.comm = "x";
+    a.cgroup_id = 77;
     t.ensure(a);
+    auto facts = jvmwatch::daemon::read_process("/proc", getpid());
+    ASSERT_TRUE(facts);
+    t.apply(*facts);
+    const ProcessInfo* p = t.find(getpid());
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(p->source, ProcessInfo::Source::proc);
+    EXPECT_FALSE(p->exe.empty());
+    EXPECT_FALSE(p->cmdline.empty());
+    EXPECT_GT(p->start_ticks, 0u);
+    EXPECT_EQ(p->uid, 4321u);
     EXPECT_EQ(t.proc_reads(), 1u);
+    if (!facts->cgroup.empty()) {
+        EXPECT_EQ(cg.lookup(77), facts->cgroup);
+    }
+    // Facts of another process with the same pid (start time differs) are ignored.
+    ProcessInfo other = *facts;
+    other.start_ticks += 1;
+    other.exe = "/other";
+    t.apply(other);
+    EXPECT_NE(t.find(getpid())->exe, "/other");
 }
 
 TEST(DaemonProcessTable, VanishedProcessKeepsEventIdentity) {
-    ProcessTable t("/nonexistent-proc", 16, nullptr);
+    ProcessTable t(16, nullptr);
     Actor a;
     a.pid = 4242;
     a.ppid = 7;

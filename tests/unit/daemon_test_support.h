@@ -92,7 +92,8 @@ inline bool is_deep_kind(const nlohmann::json& e) {
 }
 
 // An EventProcessor over a /proc that does not exist (identity comes from the events
-// alone), fed raw bytes built from fixture JSON, with a fake monotonic clock.
+// alone, JVMs from `known_jvms`), fed raw bytes built from fixture JSON, with a fake
+// monotonic clock.  Each feed waits for the enrichment workers to be idle.
 class Replay {
 public:
     explicit Replay(daemon::CorrelatorConfig corr = {}, size_t max_processes = 1024) {
@@ -104,9 +105,11 @@ public:
         d.sink = &sink;
         d.clock = audit::WallClock(1'700'000'000'000'000'000);
         d.inspect = [this](pid_t pid) {
+            std::lock_guard<std::mutex> g(known_mu);
             auto it = known_jvms.find(pid);
             return it == known_jvms.end() ? std::optional<jvm::JvmProcess>() : it->second;
         };
+        d.user_name = [](uid_t uid) { return "user" + std::to_string(uid); };
         d.track = [this](pid_t p) { tracked.push_back(p); return true; };
         d.untrack = [](pid_t) { return true; };
         d.now = [this] { return now; };
@@ -119,6 +122,9 @@ public:
         ASSERT_TRUE(raw) << err << ": " << e.dump();
         now = std::max<uint64_t>(now, e.value("ts_ns", uint64_t{0}));
         proc->handle(raw->data(), raw->size());
+        // Enrichment answers on workers: let it, so records see what it learnt (as in
+        // the daemon, where the ring buffer's pace leaves it time).
+        ASSERT_TRUE(proc->wait_enrichment_idle());
     }
     void feed_all(const std::vector<nlohmann::json>& evs, bool deep = true) {
         for (const auto& e : evs) if (deep || !is_deep_kind(e)) feed(e);
@@ -129,6 +135,7 @@ public:
         proc->tick(now);
     }
     CollectingSink sink;
+    std::mutex known_mu;                           // workers read known_jvms
     std::map<pid_t, jvm::JvmProcess> known_jvms;   // what "inspecting /proc" finds
     std::set<pid_t> gone;                          // processes "no longer in /proc"
     std::unique_ptr<daemon::EventProcessor> proc;

@@ -1,4 +1,5 @@
 #include "userspace/audit/log_file.h"
+#include "userspace/audit/own_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,9 +26,10 @@ bool LogFile::open(std::string* error) {
         fd_ = STDOUT_FILENO;
         return true;
     }
-    fd_ = ::open(opts_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+    std::string why;
+    fd_ = open_own_file(opts_.path, 0640, "audit log", &why).release();
     if (fd_ < 0) {
-        if (error) *error = err_line("cannot open audit log", opts_.path);
+        if (error) *error = why;
         return false;
     }
     struct stat st;

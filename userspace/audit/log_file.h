@@ -1,5 +1,7 @@
 // The audit stream's output: stdout, or an append-only file (O_APPEND|O_CLOEXEC, mode
-// 0640) rotated by size: PATH -> PATH.1 -> ... -> PATH.<keep>, the oldest dropped.
+// 0640, opened by open_own_file(): no symlink, FIFO, device or foreign file) rotated by
+// size: PATH -> PATH.1 -> ... -> PATH.<keep>, the oldest dropped; the new PATH is
+// opened under the same rules.
 // Used by one thread (the sink's writer).
 #pragma once
 

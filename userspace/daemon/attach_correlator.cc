@@ -14,6 +14,9 @@ constexpr uint64_t kOwnDoneGraceNs = 250'000'000;
 // An attacher whose exit the kernel did not report (it exited before it was tracked) is
 // looked for this long after its last event, so in-flight events arrive first.
 constexpr uint64_t kGoneCheckDelayNs = 300'000'000;
+// A due record waits at most this long for enrichment (which has its own budget and
+// always answers; this only bounds a lost answer).
+constexpr uint64_t kMaxCloseWaitNs = 30'000'000'000;
 
 // P of "/proc/<P>/root/..." or "/proc/<P>/cwd/..."; 0 otherwise.
 pid_t proc_prefix_pid(const std::string& path) {
@@ -39,7 +42,7 @@ AttachCorrelator::Iter AttachCorrelator::open_for(const Actor& who, pid_t target
     // Newest first: the latest correlation of this attacher on this target.
     for (auto it = open_.end(); it != open_.begin();) {
         --it;
-        if (it->attacher != who.pid) continue;
+        if (it->attacher != who.pid || it->closing) continue;
         if (want_unconnected && it->ev.connect) continue;
         bool pid_match = target_pid && it->target_pid && it->target_pid == target_pid;
         bool ns_match = (!target_pid || !it->target_pid) && target_nspid &&
@@ -52,13 +55,20 @@ AttachCorrelator::Iter AttachCorrelator::open_for(const Actor& who, pid_t target
 AttachCorrelator::Iter AttachCorrelator::create(const Actor& who, uint64_t ts) {
     if (open_.size() >= cfg_.max_open) {
         ++stats_.evicted;
-        finalize(open_.begin(), "evicted", ts);
+        Iter oldest = open_.begin();
+        if (oldest->closing) finalize_now(oldest, oldest->close_why, oldest->close_ts);
+        else finalize_now(oldest, "evicted", ts);
     }
     Correlation c;
     c.attacher = who.pid;
     c.who = d_.procs->ensure(who);
     c.first_ts = c.last_ts = ts;
     if (d_.track) d_.track(who.pid);
+    // exe, cmdline and cgroup of an attacher not seen exec'ing, and its parent's name.
+    if (d_.enrich) {
+        if (c.who.source == ProcessInfo::Source::event) d_.enrich(who.pid, false);
+        if (c.who.ppid > 0 && !d_.procs->find(c.who.ppid)) d_.enrich(c.who.ppid, false);
+    }
     open_.push_back(std::move(c));
     return std::prev(open_.end());
 }
@@ -67,7 +77,7 @@ AttachCorrelator::Iter AttachCorrelator::connected_of(pid_t attacher, int32_t fd
     Iter any = open_.end();
     for (auto it = open_.end(); it != open_.begin();) {
         --it;
-        if (it->attacher != attacher || !it->conn_open) continue;
+        if (it->attacher != attacher || !it->conn_open || it->closing) continue;
         if (fd >= 0 && it->fd >= 0 && it->fd == fd) return it;
         if (any == open_.end() && (fd < 0 || it->fd < 0)) any = it;
     }
@@ -95,8 +105,10 @@ AttachCorrelator::Resolved AttachCorrelator::resolve_target(const Actor& caller,
     }
     if (same_mnt) return {same_mnt->proc.pid, "jvm_table_mntns"};
     if (const JvmInfo* j = d_.jvms->find_by_nspid(caller.pidns, nspid)) return {j->proc.pid, "jvm_table_pidns"};
-    if (caller_on_host) {
-        if (const JvmInfo* j = d_.jvm_at ? d_.jvm_at(nspid) : nullptr) return {j->proc.pid, "caller_namespace"};
+    if (caller_on_host && !(d_.not_jvm && d_.not_jvm(nspid))) {
+        // A host pid not known as a JVM yet: ask, and check again when finalising.
+        if (d_.enrich) d_.enrich(nspid, true);
+        return {nspid, "caller_namespace", true};
     }
     return {0, "unresolved"};
 }
@@ -109,6 +121,7 @@ void AttachCorrelator::on_trigger(const TriggerRecord& e) {
         it->target_pid = r.pid;
         it->target_nspid = e.target_nspid;
         it->target_resolved_by = r.how;
+        it->target_unverified = r.unverified;
     }
     it->ev.trigger = true;
     it->trigger_path = e.path;
@@ -117,16 +130,23 @@ void AttachCorrelator::on_trigger(const TriggerRecord& e) {
 
 void AttachCorrelator::on_sigquit(const SigquitRecord& e) {
     if (e.target_pid == e.who.pid) return;   // a JVM signalling itself is not an attach
-    const JvmInfo* jvm = d_.jvm_at ? d_.jvm_at(e.target_pid) : d_.jvms->find(e.target_pid);
+    const JvmInfo* jvm = d_.jvms->find(e.target_pid);
     if (!jvm) {
-        ++stats_.sigquit_not_jvm;
-        return;
+        if (d_.not_jvm && d_.not_jvm(e.target_pid)) {
+            ++stats_.sigquit_not_jvm;
+            return;
+        }
+        // Not known: ask, and decide when the record is due.
+        if (d_.enrich) d_.enrich(e.target_pid, true);
     }
-    pid_t nspid = e.target_nspid ? e.target_nspid : jvm->proc.nspid;
+    pid_t nspid = e.target_nspid ? e.target_nspid : jvm ? jvm->proc.nspid : 0;
     Iter it = open_for(e.who, e.target_pid, nspid, true);
     if (it == open_.end()) {
         it = create(e.who, e.who.ts_ns);
         it->target_resolved_by = "signal";
+        it->target_unverified = !jvm;
+    } else if (jvm) {
+        it->target_unverified = false;
     }
     it->target_pid = e.target_pid;
     it->target_nspid = nspid;
@@ -143,7 +163,7 @@ void AttachCorrelator::on_connect(const ConnectRecord& e) {
     Iter it = open_.end();
     for (auto c = open_.end(); c != open_.begin();) {
         --c;
-        if (c->attacher != e.who.pid) continue;
+        if (c->attacher != e.who.pid || c->closing) continue;
         bool same = (r.pid && c->target_pid == r.pid) ||
                     ((!r.pid || !c->target_pid) && c->target_nspid == e.target_nspid);
         if (!same) continue;
@@ -159,6 +179,7 @@ void AttachCorrelator::on_connect(const ConnectRecord& e) {
     if (!it->target_pid) {
         it->target_pid = r.pid;
         it->target_resolved_by = r.how;
+        it->target_unverified = r.unverified;
     }
     it->ev.connect = true;
     it->conn_open = true;
@@ -201,7 +222,7 @@ void AttachCorrelator::on_close(const SockCloseRecord& e) {
 void AttachCorrelator::on_exit(pid_t pid, uint64_t ts_ns) {
     for (Iter it = open_.begin(); it != open_.end();) {
         Iter next = std::next(it);
-        if (it->attacher == pid) {
+        if (it->attacher == pid && !it->closing) {
             it->attacher_exited = true;
             // Without a connect the SIGQUIT window decides (another process may connect).
             if (it->ev.connect) finalize(it, "exit", ts_ns);
@@ -229,7 +250,8 @@ void AttachCorrelator::tick(uint64_t now) {
             Iter next = std::next(it);
             bool self = false;
             own_rule(*it, &self);
-            if (self && it->target_pid == target && it->ev.connect) finalize(it, "own_done", now);
+            if (self && !it->closing && it->target_pid == target && it->ev.connect)
+                finalize(it, "own_done", now);
             it = next;
         }
         std::lock_guard<std::mutex> g(own_mu_);
@@ -237,7 +259,10 @@ void AttachCorrelator::tick(uint64_t now) {
     }
     for (Iter it = open_.begin(); it != open_.end();) {
         Iter next = std::next(it);
-        if (it->ev.connect && d_.alive && now >= it->last_ts + kGoneCheckDelayNs &&
+        if (it->closing) {
+            if (!waiting(*it) || now >= it->closing_since + kMaxCloseWaitNs)
+                finalize_now(it, it->close_why, it->close_ts);
+        } else if (it->ev.connect && d_.alive && now >= it->last_ts + kGoneCheckDelayNs &&
             !d_.alive(it->attacher, it->who.start_ticks)) {
             it->attacher_exited = true;
             finalize(it, "exit", it->last_ts);
@@ -250,7 +275,45 @@ void AttachCorrelator::tick(uint64_t now) {
 }
 
 void AttachCorrelator::finish_all(uint64_t now) {
-    while (!open_.empty()) finalize(open_.begin(), "stop", now);
+    while (!open_.empty()) {
+        Iter it = open_.begin();
+        if (it->closing) finalize_now(it, it->close_why, it->close_ts);
+        else finalize_now(it, "stop", now);
+    }
+}
+
+void AttachCorrelator::on_enriched(pid_t pid) {
+    for (Iter it = open_.begin(); it != open_.end();) {
+        Iter next = std::next(it);
+        bool concerns = it->attacher == pid || it->who.ppid == pid || it->target_pid == pid;
+        if (it->closing && concerns && !waiting(*it)) finalize_now(it, it->close_why, it->close_ts);
+        it = next;
+    }
+}
+
+bool AttachCorrelator::waiting(const Correlation& c) const {
+    if (!d_.pending) return false;
+    if (d_.pending(c.attacher)) return true;
+    if (c.who.ppid > 0 && d_.pending(c.who.ppid)) return true;
+    return c.target_unverified && c.target_pid && d_.pending(c.target_pid);
+}
+
+void AttachCorrelator::refresh_identities(Correlation& c) {
+    // What enrichment learnt since the first evidence (the header fields stay).
+    if (const ProcessInfo* p = d_.procs->find(c.attacher);
+        p && c.who.source == ProcessInfo::Source::event && p->source != ProcessInfo::Source::event &&
+        (!c.who.start_ticks || !p->start_ticks || c.who.start_ticks == p->start_ticks)) {
+        c.who.exe = p->exe;
+        c.who.cmdline = p->cmdline;
+        c.who.start_ticks = p->start_ticks;
+        if (c.who.cgroup.empty()) {
+            c.who.cgroup = p->cgroup;
+            c.who.container_id = p->container_id;
+        }
+        if (!c.who.ppid) c.who.ppid = p->ppid;
+        c.who.source = p->source;
+    }
+    if (c.target_unverified && c.target_pid && d_.jvms->find(c.target_pid)) c.target_unverified = false;
 }
 
 void AttachCorrelator::expect_own_attach(pid_t target_pid, const std::string& rule_name) {
@@ -288,7 +351,7 @@ std::string AttachCorrelator::own_rule(const Correlation& c, bool* is_self) {
 }
 
 nlohmann::json AttachCorrelator::attacher_json(const Correlation& c) {
-    const ProcessInfo* parent = c.who.ppid > 0 ? d_.procs->find_or_read(c.who.ppid) : nullptr;
+    const ProcessInfo* parent = c.who.ppid > 0 ? d_.procs->find(c.who.ppid) : nullptr;
     auto j = process_json(c.who, d_.users->name(c.who.uid), parent);
     j["exited"] = c.attacher_exited;
     return j;
@@ -310,7 +373,29 @@ nlohmann::json AttachCorrelator::target_json(const Correlation& c) {
 }
 
 void AttachCorrelator::finalize(Iter it, const char* why, uint64_t end_ts) {
+    if (!it->closing && waiting(*it)) {
+        it->closing = true;
+        it->close_why = why;
+        it->close_ts = end_ts;
+        it->closing_since = d_.now ? d_.now() : end_ts;
+        return;
+    }
+    finalize_now(it, why, end_ts);
+}
+
+void AttachCorrelator::finalize_now(Iter it, const char* why, uint64_t end_ts) {
     Correlation& c = *it;
+    refresh_identities(c);
+    if (c.target_unverified && c.target_pid && d_.not_jvm && d_.not_jvm(c.target_pid)) {
+        // The target turned out not to be a JVM.
+        if (!c.ev.connect && !c.ev.trigger) {
+            ++stats_.sigquit_not_jvm;
+            open_.erase(it);
+            return;
+        }
+        c.target_pid = 0;
+        c.target_resolved_by = "unresolved";
+    }
     if (c.last_ts > end_ts || std::string(why) == "timeout" || std::string(why) == "stop")
         end_ts = c.last_ts;
     bool self = false;

@@ -4,6 +4,11 @@
 // `thread_dump_request`.  Open correlations are bounded; the oldest is finalised early
 // (and counted) when full.  Not thread-safe except for the OwnAttachRegistry methods:
 // the caller serialises the on_*() and tick() calls.
+//
+// Nothing here reads /proc: identities come from the tables.  What they lack (a new
+// attacher's exe and cmdline, whether an unknown target is a JVM) is asked of the
+// enrichment workers, and a record whose identities are still being learnt is held
+// back briefly when it is due (`closing`) and finalised when the answers arrive.
 #pragma once
 
 #include <sys/types.h>
@@ -55,8 +60,13 @@ public:
         UserNameCache* users;
         audit::EventSink* sink;
         audit::WallClock clock;
-        // The JVM at a host pid (learning it from /proc if new); nullptr if not a JVM.
-        std::function<const JvmInfo*(pid_t)> jvm_at;
+        // Ask enrichment workers about a pid (want_jvm: also whether it is a JVM).
+        std::function<void(pid_t, bool want_jvm)> enrich;
+        // Whether enrichment of a pid is under way.
+        std::function<bool(pid_t)> pending;
+        // What enrichment concluded about a pid that is not in the JVM table: true when
+        // it is not a JVM or is gone (a SIGQUIT to it is no thread-dump request).
+        std::function<bool(pid_t)> not_jvm;
         // Ask the kernel to report this pid's exit (attachers).
         std::function<void(pid_t)> track;
         // CLOCK_MONOTONIC now (tests pass their own).
@@ -74,6 +84,8 @@ public:
     void on_sock_data(const SockDataRecord& e);
     void on_close(const SockCloseRecord& e);
     void on_exit(pid_t pid, uint64_t ts_ns);
+    // Enrichment of pid finished: finalises the records that waited for it.
+    void on_enriched(pid_t pid);
     // Finalises what timed out (and own attaches announced done).
     void tick(uint64_t now_ns);
     // Finalises everything (daemon stop).
@@ -109,15 +121,23 @@ private:
         RequestAssembler request;
         ReplyAssembler reply;
         bool attacher_exited = false;
+        bool target_unverified = false;  // target pid not known to be a JVM yet
+        bool closing = false;            // due, waiting for enrichment (close_why/close_ts)
+        const char* close_why = "";
+        uint64_t close_ts = 0, closing_since = 0;
     };
     using Iter = std::list<Correlation>::iterator;
 
     Iter open_for(const Actor& who, pid_t target_pid, pid_t target_nspid, bool want_unconnected);
     Iter create(const Actor& who, uint64_t ts);
     Iter connected_of(pid_t attacher, int32_t fd);
-    struct Resolved { pid_t pid = 0; std::string how; };
+    struct Resolved { pid_t pid = 0; std::string how; bool unverified = false; };
     Resolved resolve_target(const Actor& caller, pid_t nspid, const std::string& path);
+    // Finalises now, or marks the record closing while its identities are being learnt.
     void finalize(Iter it, const char* why, uint64_t end_ts);
+    void finalize_now(Iter it, const char* why, uint64_t end_ts);
+    bool waiting(const Correlation& c) const;
+    void refresh_identities(Correlation& c);
     nlohmann::json target_json(const Correlation& c);
     nlohmann::json attacher_json(const Correlation& c);
     std::string own_rule(const Correlation& c, bool* is_self);

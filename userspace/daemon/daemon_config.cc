@@ -29,6 +29,11 @@ correlation:
 tables:
   max_processes: 16384
   max_jvms: 4096
+enrichment:                  # /proc and JDK reads, off the event path (docs/daemon.md)
+  workers: 2                 # worker threads (1..64)
+  queue_size: 1024           # jobs waiting; beyond, dropped and counted
+  budget_ms: 2000            # per process; a worker stuck longer is abandoned
+  max_abandoned: 16          # stuck workers replaced, in all; then the pool shrinks
 )";
 
 namespace {
@@ -120,6 +125,17 @@ std::optional<DaemonConfig> parse_daemon_config(const std::string& text, const s
             } else if (k == "tables") {
                 section(file, k, v, {{"max_processes", u(&c.tables.max_processes)},
                                      {"max_jvms", u(&c.tables.max_jvms)}});
+            } else if (k == "enrichment") {
+                section(file, k, v, {{"workers", u(&c.enrichment.workers)},
+                                     {"queue_size", u(&c.enrichment.queue_size)},
+                                     {"budget_ms", u(&c.enrichment.budget_ms)},
+                                     {"max_abandoned", u(&c.enrichment.max_abandoned)}});
+                if (c.enrichment.workers < 1 || c.enrichment.workers > 64)
+                    bad(file, v["workers"], "enrichment.workers: must be between 1 and 64");
+                if (c.enrichment.queue_size < 1)
+                    bad(file, v["queue_size"], "enrichment.queue_size: must be at least 1");
+                if (c.enrichment.budget_ms < 10 || c.enrichment.budget_ms > 600000)
+                    bad(file, v["budget_ms"], "enrichment.budget_ms: must be between 10 and 600000");
             } else if (k == "inject") {
                 c.inject = v;
                 if (inject_hook) {

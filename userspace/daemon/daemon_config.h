@@ -1,4 +1,5 @@
 // jvmwatchd's configuration (YAML): `audit:`, `observer:`, `correlation:`, `tables:`,
+// `enrichment:`,
 // and `inject:`, which belongs to the injector and is handed to a parse hook with the
 // file name.  Unknown keys are refused with "file:line: reason".  An embedded default
 // is used when no --config is given (docs/daemon.md shows it).
@@ -42,6 +43,12 @@ struct DaemonConfig {
         uint32_t max_processes = 16384;
         uint32_t max_jvms = 4096;
     } tables;
+    struct Enrichment {
+        uint32_t workers = 2;
+        uint32_t queue_size = 1024;
+        uint32_t budget_ms = 2000;
+        uint32_t max_abandoned = 16;
+    } enrichment;
     YAML::Node inject;                 // null if absent
 };
 

@@ -13,6 +13,7 @@
 
 #include "attach/jvm_process.h"
 #include "userspace/audit/async_event_sink.h"
+#include "userspace/audit/own_file.h"
 #include "userspace/audit/wall_clock.h"
 #include "userspace/daemon/daemon_hooks.h"
 #include "userspace/daemon/event_processor.h"
@@ -114,9 +115,12 @@ int run_daemon(const RunOptions& opts) {
     pc.correlation.self_pid = getpid();
     pc.correlation.host_pidns = host_ns(opts.proc_root, "pid");
     pc.correlation.host_mntns = host_ns(opts.proc_root, "mnt");
+    pc.enrichment.workers = cfg.enrichment.workers;
+    pc.enrichment.queue_size = cfg.enrichment.queue_size;
+    pc.enrichment.budget_ms = cfg.enrichment.budget_ms;
+    pc.enrichment.max_abandoned = cfg.enrichment.max_abandoned;
     ProcessorDeps pd;
     pd.sink = &sink;
-    pd.inspect = [root = opts.proc_root](pid_t pid) { return jvm::inspect(root, pid); };
     observer::Observer* o = obs.get();
     pd.track = [o](pid_t pid) { return o->add_tracked(pid); };
     pd.untrack = [o](pid_t pid) { return o->remove_tracked(pid); };
@@ -141,9 +145,12 @@ int run_daemon(const RunOptions& opts) {
 
     std::unique_ptr<FILE, int (*)(FILE*)> raw(nullptr, fclose);
     if (!opts.record_raw.empty()) {
-        raw.reset(fopen(opts.record_raw.c_str(), "ae"));
+        std::string why = "cannot open";
+        safefs::UniqueFd fd = audit::open_own_file(opts.record_raw, 0600, "raw event file", &why);
+        if (fd) raw.reset(fdopen(fd.get(), "a"));
+        if (raw) fd.release();
         if (!raw) {
-            spdlog::error("cannot open {}: {}", opts.record_raw, strerror(errno));
+            spdlog::error("{}", why);
             if (hooks.on_stop) hooks.on_stop();
             sink.stop();
             return kDaemonSystemError;
@@ -163,8 +170,9 @@ int run_daemon(const RunOptions& opts) {
         return kDaemonSystemError;
     }
     // Scan after the observer runs, so a JVM starting in between is seen by one or both
-    // (adopt_running skips those the events already reported).
-    size_t running = proc.adopt_running(jvm::list_jvms(opts.proc_root));
+    // (the scan skips those the events already reported).  The workers inspect them,
+    // so a hostile process cannot hold the start-up.
+    size_t running = proc.scan_running(proc::list_pids(opts.proc_root), std::chrono::seconds(30));
 
     nlohmann::json hooks_json = nlohmann::json::object();
     for (const auto& h : obs->hooks()) hooks_json[std::string(observer::to_string(h.kind))] = h.hook;
@@ -224,6 +232,7 @@ int run_daemon(const RunOptions& opts) {
     sd_notify(0, "STOPPING=1");
     spdlog::info("stopping ({})", stop_reason);
     obs->stop();                 // drains the ring buffer, detaches the programs
+    proc.stop_enrichment();      // bounded: workers stuck in a read are left behind
     proc.finish(mono_now());
     if (hooks.on_stop) hooks.on_stop();
     sink.emit(proc.stats_event(kernel_counters(*obs), sink.dropped(), true, uptime(), sink.write_lost()));

@@ -2,22 +2,63 @@
 
 #include "userspace/daemon/container_id.h"
 #include "userspace/daemon/identity_json.h"
+#include "userspace/daemon/proc_enrichment.h"
+
+#include <thread>
 
 namespace jvmwatch::daemon {
 
 EventProcessor::EventProcessor(ProcessorConfig cfg, ProcessorDeps deps)
     : cfg_(std::move(cfg)),
       d_(std::move(deps)),
-      cgroups_(cfg_.proc_root, cfg_.max_cgroups),
+      cgroups_(cfg_.max_cgroups),
       users_(cfg_.max_users),
-      procs_(cfg_.proc_root, cfg_.max_processes, &cgroups_),
+      procs_(cfg_.max_processes, &cgroups_),
       jvms_(cfg_.max_jvms),
       correlator_(cfg_.correlation,
                   AttachCorrelator::Deps{
                       &procs_, &jvms_, &users_, d_.sink, d_.clock,
-                      [this](pid_t pid) { return jvm_at(pid, "lookup", 0); },
+                      [this](pid_t pid, bool want_jvm) {
+                          request(pid, 0, want_jvm, want_jvm ? "lookup" : "process");
+                      },
+                      [this](pid_t pid) { return enricher_.pending(pid); },
+                      [this](pid_t pid) {
+                          if (enricher_.known_not_jvm(pid, 0)) return true;
+                          const EnrichResult::Status* v = verdicts_.peek(pid);
+                          return v && (*v == EnrichResult::Status::not_jvm ||
+                                       *v == EnrichResult::Status::gone);
+                      },
                       [this](pid_t pid) { track(pid); },
-                      d_.now, d_.alive}) {}
+                      d_.now, d_.alive}),
+      enricher_(cfg_.enrichment,
+                make_proc_enrichment({cfg_.proc_root, d_.inspect, d_.read_process, d_.user_name}),
+                [this](EnrichResult r) { on_enriched(std::move(r)); }) {
+    enricher_.start();
+}
+
+EventProcessor::~EventProcessor() { enricher_.stop(); }
+
+void EventProcessor::stop_enrichment(std::chrono::milliseconds grace) { enricher_.stop(grace); }
+
+bool EventProcessor::wait_enrichment_idle(std::chrono::milliseconds timeout) {
+    return enricher_.wait_idle(timeout);
+}
+
+void EventProcessor::request(pid_t pid, uint64_t start_ticks, bool want_jvm, const char* purpose,
+                             int milestone) {
+    if (pid <= 0) return;
+    EnrichJob job;
+    job.pid = pid;
+    job.start_ticks = start_ticks;
+    job.want_jvm = want_jvm;
+    job.purpose = purpose;
+    job.milestone = milestone;
+    auto r = enricher_.request(job);
+    if (r != Enricher::Submit::dropped && r != Enricher::Submit::stopped) return;
+    // Nobody will answer: a JVM waiting for it is reported with what is known.
+    if (JvmInfo* j = jvms_.find(pid); j && !j->reported)
+        report_start(*j, r == Enricher::Submit::dropped ? "queue_full" : "stopping");
+}
 
 bool EventProcessor::track(pid_t pid) {
     if (!d_.track) return true;
@@ -62,44 +103,158 @@ void EventProcessor::handle(const Record& r) {
         r);
 }
 
-JvmInfo* EventProcessor::add_jvm(const jvm::JvmProcess& p, const char* detected_by,
-                                 uint64_t exec_ts, uint64_t cgroup_id, uint32_t pidns,
-                                 uint32_t mntns, bool existing) {
-    JvmInfo info;
-    info.proc = p;
-    info.cgroup = cgroups_.resolve(cgroup_id, p.pid);
-    info.container_id = container_id_from_cgroup(info.cgroup);
-    info.pidns = pidns;
-    info.mntns = mntns;
-    if (!info.pidns)
-        if (auto ns = proc::read_ns_inode(cfg_.proc_root, p.pid, "pid")) info.pidns = static_cast<uint32_t>(*ns);
-    if (!info.mntns)
-        if (auto ns = proc::read_ns_inode(cfg_.proc_root, p.pid, "mnt")) info.mntns = static_cast<uint32_t>(*ns);
-    info.detected_by = detected_by;
-    info.exec_ts_ns = exec_ts;
-    JvmInfo& j = jvms_.put(std::move(info));
-    ++jvm_starts_;
-    track(p.pid);
-    nlohmann::json ev = {{"type", "jvm.start"},
-                         {"jvm", jvm_json(j)},
-                         {"detected_by", detected_by},
-                         {"existing", existing},
-                         {"libjvm_loaded", p.libjvm_loaded}};
-    if (exec_ts) ev["exec_time"] = d_.clock.format(exec_ts);
-    d_.sink->emit(std::move(ev));
-    for (auto* l : listeners_) l->on_jvm_started(j.proc, exec_ts, existing);
-    return &j;
+namespace {
+
+// Fields of a jvm.start that enrichment would have filled and did not.
+nlohmann::json missing_fields(const JvmInfo& j) {
+    nlohmann::json m = nlohmann::json::array();
+    if (!j.enriched) m.push_back("libjvm_loaded");
+    if (j.proc.java_home.empty()) m.push_back("java_home");
+    if (j.proc.jdk_version.empty()) m.push_back("jdk_version");
+    if (j.cgroup.empty()) m.push_back("cgroup");
+    if (j.proc.user.empty() || j.proc.user == std::to_string(j.proc.euid)) m.push_back("user");
+    return m;
 }
 
-const JvmInfo* EventProcessor::jvm_at(pid_t pid, const char* detected_by, uint64_t ts) {
-    if (pid <= 0) return nullptr;
-    if (JvmInfo* j = jvms_.find(pid)) return j;
-    auto p = d_.inspect ? d_.inspect(pid) : std::nullopt;
-    if (!p || p->kind == jvm::Kind::not_jvm) return nullptr;
-    const ProcessInfo* pi = procs_.find(pid);
-    (void)ts;
-    return add_jvm(*p, detected_by, 0, pi ? pi->cgroup_id : 0, pi ? pi->pidns : 0,
-                   pi ? pi->mntns : 0, false);
+// What the exec record says of a JVM (everything else comes from enrichment).
+JvmInfo jvm_from_exec(const ExecRecord& e, const ProcessInfo& pi, const std::string& user) {
+    JvmInfo info;
+    jvm::JvmProcess& q = info.proc;
+    q.pid = e.who.pid;
+    q.nspid = e.who.nspid;
+    q.start_time_ticks = e.start_ticks;
+    q.kind = jvm::Kind::hotspot;
+    q.euid = e.who.uid;
+    q.egid = e.who.gid;
+    q.user = user;
+    q.exe = e.filename;
+    q.cmdline = e.args;
+    q.main = jvm::main_from_cmdline(e.args);
+    info.cgroup = pi.cgroup;
+    info.container_id = pi.container_id;
+    info.pidns = e.who.pidns;
+    info.mntns = e.who.mntns;
+    info.detected_by = "exec";
+    info.exec_ts_ns = e.who.ts_ns;
+    return info;
+}
+
+// Merges what jvm::inspect() found into what the events said.
+void merge_inspected(JvmInfo& j, const jvm::JvmProcess& p) {
+    jvm::JvmProcess keep = j.proc;
+    j.proc = p;
+    if (j.proc.exe.empty()) j.proc.exe = keep.exe;
+    if (j.proc.cmdline.empty()) {
+        j.proc.cmdline = keep.cmdline;
+        j.proc.main = keep.main;
+    }
+    if (!j.proc.start_time_ticks) j.proc.start_time_ticks = keep.start_time_ticks;
+    if (!j.proc.nspid) j.proc.nspid = keep.nspid;
+    if (j.proc.user.empty()) j.proc.user = keep.user;
+    j.enriched = true;
+}
+
+void merge_process(JvmInfo& j, const ProcessInfo& p) {
+    if (j.cgroup.empty() && !p.cgroup.empty()) {
+        j.cgroup = p.cgroup;
+        j.container_id = p.container_id;
+    }
+    if (!j.pidns) j.pidns = p.pidns;
+    if (!j.mntns) j.mntns = p.mntns;
+}
+
+}  // namespace
+
+void EventProcessor::report_start(JvmInfo& j, const std::string& missing_reason) {
+    if (j.reported) return;
+    j.reported = true;
+    ++jvm_starts_;
+    bool existing = j.detected_by == "scan";
+    nlohmann::json ev = {{"type", "jvm.start"},
+                         {"jvm", jvm_json(j)},
+                         {"detected_by", j.detected_by},
+                         {"existing", existing},
+                         {"libjvm_loaded", j.proc.libjvm_loaded}};
+    if (j.exec_ts_ns) ev["exec_time"] = d_.clock.format(j.exec_ts_ns);
+    if (!missing_reason.empty())
+        ev["enrichment"] = {{"complete", false}, {"reason", missing_reason}, {"missing", missing_fields(j)}};
+    d_.sink->emit(std::move(ev));
+    // A JVM already gone needs no attach.
+    if (missing_reason == "gone" || missing_reason == "exited") return;
+    for (auto* l : listeners_) l->on_jvm_started(j.proc, j.exec_ts_ns, existing);
+}
+
+void EventProcessor::on_enriched(EnrichResult r) {
+    using S = EnrichResult::Status;
+    std::lock_guard<std::recursive_mutex> g(mu_);
+    const pid_t pid = r.job.pid;
+    if (r.process) procs_.apply(*r.process);
+    uint64_t start = r.jvm && r.jvm->start_time_ticks ? r.jvm->start_time_ticks
+                   : r.process ? r.process->start_ticks : r.job.start_ticks;
+    if (!r.user.empty()) {
+        if (r.jvm) users_.remember(r.jvm->euid, r.user);
+        else if (r.process) users_.remember(r.process->uid, r.user);
+    }
+    if (r.job.want_jvm) verdicts_.put(pid, r.status);
+    bool scan = r.job.purpose == "scan";
+    // Counted when this answer is done with (below), so the scanner sees its JVMs.
+    struct ScanDone {
+        EventProcessor* p;
+        bool scan;
+        ~ScanDone() {
+            if (!scan) return;
+            std::lock_guard<std::mutex> sg(p->scan_mu_);
+            if (p->scan_outstanding_) --p->scan_outstanding_;
+            p->scan_cv_.notify_all();
+        }
+    } scan_done{this, scan};
+    JvmInfo* j = jvms_.find(pid);
+    if (j && start && j->proc.start_time_ticks && start != j->proc.start_time_ticks) j = nullptr;
+    if (j) {
+        if (r.jvm && (r.status == S::ok || r.status == S::not_jvm)) merge_inspected(*j, *r.jvm);
+        if (r.process) merge_process(*j, *r.process);
+        if (j->cgroup.empty()) {
+            // The cgroup of a process in an already known cgroup.
+            if (const ProcessInfo* pi = procs_.find(pid); pi && !pi->cgroup.empty()) {
+                j->cgroup = pi->cgroup;
+                j->container_id = pi->container_id;
+            }
+        }
+        if (j->proc.user.empty() || j->proc.user == std::to_string(j->proc.euid))
+            if (users_.known(j->proc.euid)) j->proc.user = users_.name(j->proc.euid);
+        if (!j->reported) {
+            bool whole = r.status == S::ok || r.status == S::not_jvm;
+            std::string why = whole ? "" : to_string(r.status);
+            if (r.status == S::timed_out && r.why == "queue_wait") why = "queue_wait";
+            report_start(*j, why);
+        }
+    } else if (r.status == S::ok && r.jvm && r.jvm->kind != jvm::Kind::not_jvm &&
+               (r.job.purpose == "vm_thread" || r.job.purpose == "lookup" || scan)) {
+        // A JVM the daemon did not see exec (started by another launcher, or missed).
+        JvmInfo info;
+        info.proc = *r.jvm;
+        info.enriched = true;
+        info.detected_by = r.job.purpose;
+        if (r.process) {
+            info.cgroup = r.process->cgroup;
+            info.container_id = r.process->container_id;
+            info.pidns = r.process->pidns;
+            info.mntns = r.process->mntns;
+        }
+        JvmInfo& added = jvms_.put(std::move(info));
+        track(pid);
+        if (scan) {
+            std::lock_guard<std::mutex> sg(scan_mu_);
+            ++scan_found_;
+        }
+        report_start(added, "");
+        if (r.job.milestone >= 0 && r.job.milestone < 32) {
+            added.milestones |= 1u << r.job.milestone;
+            for (auto* l : listeners_)
+                l->on_jvm_milestone(pid, added.proc.start_time_ticks, r.job.milestone, 0);
+        }
+    }
+    correlator_.on_enriched(pid);
 }
 
 void EventProcessor::on_exec(const ExecRecord& e) {
@@ -114,29 +269,19 @@ void EventProcessor::on_exec(const ExecRecord& e) {
             return;
         }
         // The JVM's process image was replaced by another program: that JVM is gone.
+        report_start(*old, "exited");
         JvmInfo copy = *old;
         jvms_.erase(e.who.pid);
         emit_jvm_exit(copy, nullptr);
     }
     if (!java) return;
-    std::optional<jvm::JvmProcess> p = d_.inspect ? d_.inspect(e.who.pid) : std::nullopt;
-    if (!p) {
-        // Gone already (or unreadable): what the exec event says.
-        jvm::JvmProcess q;
-        q.pid = e.who.pid;
-        q.nspid = e.who.nspid;
-        q.start_time_ticks = e.start_ticks;
-        q.kind = jvm::Kind::hotspot;
-        q.euid = e.who.uid;
-        q.egid = e.who.gid;
-        q.user = users_.name(e.who.uid);
-        q.exe = e.filename;
-        q.cmdline = e.args;
-        q.main = jvm::main_from_cmdline(e.args);
-        p = std::move(q);
-    }
-    if (p->start_time_ticks == 0) p->start_time_ticks = e.start_ticks;
-    add_jvm(*p, "exec", e.who.ts_ns, pi.cgroup_id, e.who.pidns, e.who.mntns, false);
+    // A new program: whatever was concluded of the old one no longer holds.
+    enricher_.forget(e.who.pid);
+    verdicts_.erase(e.who.pid);
+    JvmInfo& j = jvms_.put(jvm_from_exec(e, pi, users_.name(e.who.uid)));
+    track(e.who.pid);   // its exit must be reported even if enrichment is slow
+    (void)j;
+    request(e.who.pid, e.start_ticks, true, "exec");
 }
 
 void EventProcessor::on_thread_name(const ThreadNameRecord& e) {
@@ -145,17 +290,15 @@ void EventProcessor::on_thread_name(const ThreadNameRecord& e) {
         bool hotspot_name = e.milestone == JW_MS_VM_THREAD || e.milestone == JW_MS_SIGNAL_DISPATCH ||
                             e.milestone == JW_MS_ATTACH_LISTENER;
         if (!hotspot_name) return;
-        procs_.ensure(e.who);
-        if (!jvm_at(e.who.pid, "vm_thread", e.who.ts_ns)) return;
-        j = jvms_.find(e.who.pid);
-        if (!j) return;
+        // Maybe a JVM the daemon did not see exec: ask (deduplicated, and cached when
+        // it is not one), and report it when the answer comes.
+        const ProcessInfo* pi = procs_.find(e.who.pid);
+        request(e.who.pid, pi ? pi->start_ticks : 0, true, "vm_thread", static_cast<int>(e.milestone));
+        return;
     }
     if (e.milestone < 32) j->milestones |= 1u << e.milestone;
-    if (e.milestone == JW_MS_VM_THREAD && !j->proc.libjvm_loaded) {
-        // libjvm is mapped now: learn the JDK the launcher picked.
-        if (auto p = d_.inspect ? d_.inspect(e.who.pid) : std::nullopt; p && p->kind != jvm::Kind::not_jvm)
-            j->proc = *p;
-    }
+    if (e.milestone == JW_MS_VM_THREAD && !j->proc.libjvm_loaded && j->enriched)
+        request(e.who.pid, j->proc.start_time_ticks, true, "libjvm");   // learn the JDK picked
     for (auto* l : listeners_)
         l->on_jvm_milestone(e.who.pid, j->proc.start_time_ticks, static_cast<int>(e.milestone), e.who.ts_ns);
 }
@@ -181,6 +324,7 @@ void EventProcessor::on_exit(const ExitRecord& e) {
     if (JvmInfo* j = jvms_.find(e.who.pid)) {
         // A pid reused by a newer process is not this JVM.
         if (j->proc.start_time_ticks && e.start_ticks && j->proc.start_time_ticks != e.start_ticks) return;
+        report_start(*j, "exited");   // jvm.start always precedes jvm.exit
         JvmInfo copy = *j;
         jvms_.erase(e.who.pid);
         emit_jvm_exit(copy, &e);
@@ -188,45 +332,76 @@ void EventProcessor::on_exit(const ExitRecord& e) {
     if (d_.untrack) d_.untrack(e.who.pid);
 }
 
-size_t EventProcessor::adopt_running(const std::vector<jvm::JvmProcess>& jvms) {
-    std::lock_guard<std::recursive_mutex> g(mu_);
-    size_t n = 0;
-    for (const auto& p : jvms) {
-        if (jvms_.find(p.pid)) continue;
-        add_jvm(p, "scan", 0, 0, 0, 0, true);
-        ++n;
+size_t EventProcessor::scan_running(const std::vector<pid_t>& pids,
+                                    std::chrono::milliseconds max_wait) {
+    auto deadline = std::chrono::steady_clock::now() + max_wait;
+    for (pid_t pid : pids) {
+        EnrichJob job;
+        job.pid = pid;
+        job.want_jvm = true;
+        job.purpose = "scan";
+        for (;;) {
+            {
+                std::lock_guard<std::recursive_mutex> g(mu_);
+                if (jvms_.find(pid)) break;   // the events reported it already
+                auto r = enricher_.request(job);
+                if (r == Enricher::Submit::queued) {
+                    std::lock_guard<std::mutex> sg(scan_mu_);
+                    ++scan_outstanding_;
+                }
+                if (r != Enricher::Submit::dropped) break;
+            }
+            // The queue is full: this thread (not the event path) may wait its turn.
+            if (std::chrono::steady_clock::now() >= deadline) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
     }
-    return n;
+    std::unique_lock<std::mutex> sl(scan_mu_);
+    scan_cv_.wait_until(sl, deadline, [&] { return scan_outstanding_ == 0; });
+    return scan_found_;
 }
 
 void EventProcessor::tick(uint64_t now_ns) {
-    std::lock_guard<std::recursive_mutex> g(mu_);
-    correlator_.tick(now_ns);
-    // A JVM whose exit the kernel could not report (its tracked map was full) would stay
-    // in the table for good: look for vanished JVMs now and then.
-    constexpr uint64_t kSweepNs = 5'000'000'000;
-    if (d_.alive && now_ns >= last_sweep_ns_ + kSweepNs) {
+    std::vector<std::pair<pid_t, uint64_t>> candidates;
+    {
+        std::lock_guard<std::recursive_mutex> g(mu_);
+        correlator_.tick(now_ns);
+        // A JVM whose exit the kernel could not report (its tracked map was full) would
+        // stay in the table for good: look for vanished JVMs now and then.
+        constexpr uint64_t kSweepNs = 5'000'000'000;
+        if (!d_.alive || now_ns < last_sweep_ns_ + kSweepNs) return;
         last_sweep_ns_ = now_ns;
-        for (pid_t pid : jvms_.pids()) {
-            const JvmInfo* j = jvms_.peek(pid);
-            if (!j || d_.alive(pid, j->proc.start_time_ticks)) continue;
-            JvmInfo copy = *j;
-            jvms_.erase(pid);
-            ++jvm_exits_unreported_;
-            emit_jvm_exit(copy, nullptr);
-        }
+        for (pid_t pid : jvms_.pids())
+            if (const JvmInfo* j = jvms_.peek(pid)) candidates.emplace_back(pid, j->proc.start_time_ticks);
+    }
+    // Checked without the lock: the event thread never waits for /proc.
+    std::vector<std::pair<pid_t, uint64_t>> vanished;
+    for (auto& c : candidates)
+        if (!d_.alive(c.first, c.second)) vanished.push_back(c);
+    std::lock_guard<std::recursive_mutex> g(mu_);
+    for (auto& [pid, start] : vanished) {
+        JvmInfo* j = jvms_.find(pid);
+        if (!j || j->proc.start_time_ticks != start) continue;
+        report_start(*j, "exited");
+        JvmInfo copy = *j;
+        jvms_.erase(pid);
+        ++jvm_exits_unreported_;
+        emit_jvm_exit(copy, nullptr);
     }
 }
 
 void EventProcessor::finish(uint64_t now_ns) {
     std::lock_guard<std::recursive_mutex> g(mu_);
     correlator_.finish_all(now_ns);
+    for (pid_t pid : jvms_.pids())
+        if (JvmInfo* j = jvms_.find(pid); j && !j->reported) report_start(*j, "stopping");
 }
 
 nlohmann::json EventProcessor::stats_event(const KernelCounters& k, uint64_t sink_dropped,
                                            bool final, double uptime_s, uint64_t sink_write_lost) {
     std::lock_guard<std::recursive_mutex> g(mu_);
     const auto& cs = correlator_.stats();
+    EnrichStats es = enricher_.stats();
     static const char* kTypeNames[] = {"exec", "exit", "thread_name", "sigquit", "connect",
                                        "trigger", "sock_data", "sock_close", "identity"};
     nlohmann::json user = {{"decoded", decoded_},
@@ -258,7 +433,15 @@ nlohmann::json EventProcessor::stats_event(const KernelCounters& k, uint64_t sin
                        {"malformed", k.malformed + malformed_},
                        {"sink_queue", sink_dropped},
                        {"sink_write", sink_write_lost},
-                       {"own_expect", correlator_.own_expect_dropped()}}},
+                       {"own_expect", correlator_.own_expect_dropped()},
+                       {"enrichment_queue", es.dropped}}},
+            {"enrichment", {{"queued", es.queued}, {"done", es.done}, {"failed", es.failed},
+                            {"timed_out", es.timed_out}, {"dropped", es.dropped},
+                            {"deduplicated", es.deduplicated},
+                            {"abandoned_workers", es.abandoned_workers},
+                            {"late_results_discarded", es.late_results_discarded},
+                            {"negative_cache_hits", es.negative_hits},
+                            {"workers", es.workers}, {"queue", es.queue}}},
             {"evictions", {{"processes", procs_.evictions()}, {"jvms", jvms_.evictions()},
                            {"correlations", cs.evicted}, {"cgroups", cgroups_.evictions()}}},
             {"tables", {{"processes", procs_.size()}, {"jvms", jvms_.size()},

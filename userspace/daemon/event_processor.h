@@ -1,13 +1,24 @@
 // The daemon's event path: decodes each raw observer event, keeps the process and JVM
 // tables, emits jvm.start / jvm.exit, feeds the attach correlator, and tells JVM
 // listeners (the injector) about lifecycles.  Thread-safe: the observer's consumer
-// thread calls handle(), a timer thread calls tick() and stats_event(); one mutex.
+// thread calls handle(), a timer thread calls tick() and stats_event(), enrichment
+// workers deliver their results; one mutex.
+//
+// The event path never blocks and never opens a file another user controls: handle()
+// decodes, updates the tables, correlates and emits from what the kernel reported.
+// Everything /proc or a JDK's files would add (exe, cmdline, maps, release, environ,
+// cgroup path, user names) is asked of a bounded worker pool (enricher.h).  A JVM's
+// jvm.start is emitted when its enrichment answers (or fails, or times out: then with
+// what is known and an `enrichment` field saying what is missing and why), and always
+// before its jvm.exit.  Listeners hear on_jvm_started after enrichment.
 // Nothing here blocks on output: events go to an EventSink that never waits.
 #pragma once
 
 #include <sys/types.h>
 
 #include <array>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -17,6 +28,7 @@
 #include "userspace/audit/event_sink.h"
 #include "userspace/audit/wall_clock.h"
 #include "userspace/daemon/attach_correlator.h"
+#include "userspace/daemon/enricher.h"
 #include "userspace/daemon/event_decoder.h"
 #include "userspace/daemon/identity_cache.h"
 #include "userspace/daemon/jvm_listener.h"
@@ -32,12 +44,16 @@ struct ProcessorConfig {
     size_t max_cgroups = 4096;
     size_t max_users = 1024;
     CorrelatorConfig correlation;
+    EnrichConfig enrichment;
 };
 
 struct ProcessorDeps {
     audit::EventSink* sink = nullptr;
     audit::WallClock clock;
+    // Run on enrichment workers only (empty: the real /proc readers on proc_root).
     JvmInspector inspect;                       // jvm::inspect on proc_root in the daemon
+    std::function<std::optional<ProcessInfo>(pid_t)> read_process;
+    std::function<std::string(uid_t)> user_name;
     std::function<bool(pid_t)> track;           // Observer::add_tracked
     std::function<bool(pid_t)> untrack;         // Observer::remove_tracked
     std::function<uint64_t()> now;              // CLOCK_MONOTONIC ns
@@ -57,15 +73,29 @@ struct KernelCounters {
 class EventProcessor {
 public:
     EventProcessor(ProcessorConfig cfg, ProcessorDeps deps);
+    ~EventProcessor();
+    EventProcessor(const EventProcessor&) = delete;
+    EventProcessor& operator=(const EventProcessor&) = delete;
 
     // One raw ring-buffer record.
     void handle(const void* data, size_t size);
     // One decoded record (fixtures feed these).
     void handle(const Record& r);
-    // JVMs already running at start: jvm.start with existing=true.  Returns how many.
-    size_t adopt_running(const std::vector<jvm::JvmProcess>& jvms);
+    // JVMs already running at start: each pid is inspected by the enrichment workers
+    // (so a hostile process stalls one worker for its budget, not the daemon) and each
+    // JVM found gets jvm.start with existing=true.  Waits (not on the event thread) for
+    // the answers, at most `max_wait`; later answers are still reported.  Returns how
+    // many JVMs were found within it.
+    size_t scan_running(const std::vector<pid_t>& pids, std::chrono::milliseconds max_wait);
     void tick(uint64_t now_ns);
-    void finish(uint64_t now_ns);                // finalise open correlations (stop)
+    // Stops the enrichment workers (waiting at most `grace` for stuck ones).  Call
+    // after the observer stopped and before finish(); never from a listener.
+    void stop_enrichment(std::chrono::milliseconds grace = std::chrono::milliseconds(500));
+    // Finalises open correlations and reports JVMs still waiting for enrichment (stop).
+    void finish(uint64_t now_ns);
+    // Tests: waits until the enrichment workers are idle.
+    bool wait_enrichment_idle(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    EnrichStats enrichment_stats() const { return enricher_.stats(); }
 
     // Listeners are called under the processor's lock: they must not block.
     void add_listener(JvmListener* l);
@@ -77,9 +107,10 @@ public:
                                double uptime_s, uint64_t sink_write_lost = 0);
 
 private:
-    const JvmInfo* jvm_at(pid_t pid, const char* detected_by, uint64_t ts);
-    JvmInfo* add_jvm(const jvm::JvmProcess& p, const char* detected_by, uint64_t exec_ts,
-                     uint64_t cgroup_id, uint32_t pidns, uint32_t mntns, bool existing);
+    void report_start(JvmInfo& j, const std::string& missing_reason);
+    void on_enriched(EnrichResult r);
+    void request(pid_t pid, uint64_t start_ticks, bool want_jvm, const char* purpose,
+                 int milestone = -1);
     void on_exec(const ExecRecord& e);
     void on_thread_name(const ThreadNameRecord& e);
     void on_exit(const ExitRecord& e);
@@ -95,10 +126,18 @@ private:
     JvmTable jvms_;
     AttachCorrelator correlator_;
     std::vector<JvmListener*> listeners_;
+    // What enrichment said of pids looked up as possible JVMs (bounded).
+    LruMap<pid_t, EnrichResult::Status> verdicts_{4096};
+    // Last: destroyed first, so no result arrives into destroyed tables.
+    Enricher enricher_;
 
     std::array<uint64_t, 16> by_type_{};
     uint64_t decoded_ = 0, malformed_ = 0, jvm_starts_ = 0, jvm_exits_ = 0, track_failed_ = 0;
     uint64_t jvm_exits_unreported_ = 0, last_sweep_ns_ = 0;
+    // The start-up scan (guarded by mu_; scan_cv_ with scan_mu_ for the waiting thread).
+    size_t scan_outstanding_ = 0, scan_found_ = 0;
+    std::mutex scan_mu_;
+    std::condition_variable scan_cv_;
 };
 
 }  // namespace jvmwatch::daemon

@@ -1,6 +1,7 @@
 // Small bounded caches for names that are costly to look up per event: the cgroup
-// path of a cgroup id (read once from /proc/PID/cgroup of the first process seen in it)
-// and the user name of a uid.
+// path of a cgroup id and the user name of a uid.  Lookups here never read a file or
+// ask NSS: the event path uses what they hold, and enrichment workers (enricher.h)
+// fill them.
 #pragma once
 
 #include <sys/types.h>
@@ -14,23 +15,22 @@ namespace jvmwatch::daemon {
 
 class CgroupPathCache {
 public:
-    CgroupPathCache(std::string proc_root, size_t capacity)
-        : proc_root_(std::move(proc_root)), paths_(capacity) {}
-    // The cgroup-v2 path of `cgroup_id`, learning it from /proc/<pid>/cgroup if new.
-    // "" if unknown (the process is gone and the id was never seen).
-    std::string resolve(uint64_t cgroup_id, pid_t pid);
+    explicit CgroupPathCache(size_t capacity) : paths_(capacity) {}
+    // The cgroup-v2 path of `cgroup_id`; "" if not learnt yet.
+    std::string lookup(uint64_t cgroup_id);
     void remember(uint64_t cgroup_id, const std::string& path);
     uint64_t evictions() const { return paths_.evictions(); }
 private:
-    std::string proc_root_;
     LruMap<uint64_t, std::string> paths_;
 };
 
 class UserNameCache {
 public:
     explicit UserNameCache(size_t capacity) : names_(capacity) {}
-    // The passwd name of `uid`, or its number as text.
+    // The passwd name of `uid` if learnt, else its number as text.
     std::string name(uid_t uid);
+    bool known(uid_t uid) const { return names_.peek(uid) != nullptr; }
+    void remember(uid_t uid, const std::string& name);
 private:
     LruMap<uid_t, std::string> names_;
 };

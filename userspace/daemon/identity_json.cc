@@ -2,13 +2,36 @@
 
 namespace jvmwatch::daemon {
 
+namespace {
+// A command line in an event: at most kMaxCmdlineBytes in all (a process may have
+// megabytes of arguments; the event stays small).  The last kept argument is cut.
+constexpr size_t kMaxCmdlineBytes = 16 << 10;
+nlohmann::json capped_cmdline(const std::vector<std::string>& args) {
+    nlohmann::json out = nlohmann::json::array();
+    size_t left = kMaxCmdlineBytes;
+    for (const auto& a : args) {
+        if (left == 0) break;
+        out.push_back(a.size() <= left ? a : a.substr(0, left));
+        left -= std::min(left, a.size());
+    }
+    return out;
+}
+
+// Fields derived from what a process controls (its first argument, its JDK's release
+// file) are cut at this length.
+constexpr size_t kMaxDerivedBytes = 1024;
+std::string capped(const std::string& v) {
+    return v.size() <= kMaxDerivedBytes ? v : v.substr(0, kMaxDerivedBytes);
+}
+}  // namespace
+
 nlohmann::json process_json(const ProcessInfo& p, const std::string& user,
                             const ProcessInfo* parent) {
     nlohmann::json j = {
         {"pid", p.pid},     {"nspid", p.nspid ? p.nspid : p.pid},
         {"uid", p.uid},     {"gid", p.gid},
         {"user", user},     {"comm", p.comm},
-        {"exe", p.exe},     {"cmdline", p.cmdline},
+        {"exe", p.exe},     {"cmdline", capped_cmdline(p.cmdline)},
         {"ppid", p.ppid},   {"cgroup", p.cgroup},
         {"container_id", p.container_id},
         {"identity_from", to_string(p.source)},
@@ -27,10 +50,10 @@ nlohmann::json jvm_json(const JvmInfo& i) {
         {"uid", p.euid},
         {"user", p.user},
         {"exe", p.exe},
-        {"cmdline", p.cmdline},
-        {"main", p.main},
+        {"cmdline", capped_cmdline(p.cmdline)},
+        {"main", capped(p.main)},
         {"java_home", p.java_home},
-        {"jdk_version", p.jdk_version},
+        {"jdk_version", capped(p.jdk_version)},
         {"cgroup", i.cgroup},
         {"container_id", i.container_id},
     };

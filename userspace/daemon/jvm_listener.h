@@ -1,6 +1,7 @@
 // The daemon tells listeners (the auto-attach injector) about JVM lifecycles it learns
-// from the observer.  Calls come from the daemon's event thread: a listener must not
-// block (hand slow work, such as attaching, to its own workers).
+// from the observer.  Calls come from the daemon's event thread or (on_jvm_started) an
+// enrichment worker, under the processor's lock: a listener must not block (hand slow
+// work, such as attaching, to its own workers).
 #pragma once
 
 #include <sys/types.h>
@@ -16,8 +17,9 @@ class JvmListener {
 public:
     virtual ~JvmListener() = default;
     // A JVM exec'd (exec_ts_ns: kernel CLOCK_MONOTONIC of the exec), or was already running
-    // when the daemon started (existing = true, exec_ts_ns = 0).  `jvm` comes from
-    // jvm::inspect(); libjvm may not be loaded yet for a fresh exec.
+    // when the daemon started (existing = true, exec_ts_ns = 0).  Called once the JVM's
+    // enrichment answered: `jvm` comes from jvm::inspect() (libjvm may not be loaded yet
+    // for a fresh exec), or, when enrichment failed or timed out, from the exec record.
     virtual void on_jvm_started(const jvm::JvmProcess& jvm, uint64_t exec_ts_ns, bool existing) = 0;
     // A milestone thread name (enum jw_milestone in include/jvmwatch/events.h) appeared.
     virtual void on_jvm_milestone(pid_t pid, uint64_t start_time_ticks, int milestone,

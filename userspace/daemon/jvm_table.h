@@ -1,5 +1,6 @@
 // The JVMs the daemon knows, keyed by host pid (checked against start time): identity
-// from jvm::inspect() plus cgroup, container and namespaces.  Bounded; evictions counted.
+// from the exec event, completed by enrichment (jvm::inspect() on a worker) with JDK,
+// cgroup and user name.  Bounded; evictions counted.
 #pragma once
 
 #include <sys/types.h>
@@ -24,6 +25,8 @@ struct JvmInfo {
     std::string detected_by;         // "exec", "vm_thread", "scan"
     uint64_t exec_ts_ns = 0;         // kernel time of the exec, 0 if not seen
     uint32_t milestones = 0;         // bit per enum jw_milestone seen
+    bool reported = false;           // jvm.start emitted
+    bool enriched = false;           // jvm::inspect() result merged
 };
 
 // How the table learns what a pid is (jvm::inspect in the daemon, fixtures in tests).

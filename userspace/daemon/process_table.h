@@ -1,6 +1,7 @@
 // Recent processes, keyed by pid and checked against their start time, so that the
 // identity of a short-lived attacher (jattach lives ~3 ms) outlives it.  Filled from
-// every exec event; a pid first seen in another event is read from /proc once.
+// exec events and event headers; what /proc adds (exe, cmdline, cgroup path) comes from
+// enrichment workers through apply(): nothing here reads a file.
 // Bounded (LRU); evictions are counted.
 #pragma once
 
@@ -39,29 +40,28 @@ const char* to_string(ProcessInfo::Source s);
 
 class ProcessTable {
 public:
-    ProcessTable(std::string proc_root, size_t capacity, CgroupPathCache* cgroups);
+    ProcessTable(size_t capacity, CgroupPathCache* cgroups);
 
     // An exec replaces what was known of the pid.
     const ProcessInfo& on_exec(const ExecRecord& e);
     // The kernel's stored exec of a process it is about to report (an attacher): known
     // exactly as if its exec had been seen, without reading /proc.
     const ProcessInfo& on_identity(const IdentityRecord& r);
-    // The entry for the actor of an event: from the table, else /proc (once), else the
-    // event header alone.
+    // The entry for the actor of an event: from the table, else the event header alone
+    // (source "event"; the caller asks for enrichment).
     const ProcessInfo& ensure(const Actor& who);
-    // Looks a pid up, reading /proc once if it is not in the table; nullptr if unknown.
-    const ProcessInfo* find_or_read(pid_t pid);
+    // Facts an enrichment worker read from /proc: fills what the events did not say.
+    // Ignored when the pid now belongs to another process (start time differs).
+    void apply(const ProcessInfo& facts);
     const ProcessInfo* find(pid_t pid) const { return table_.peek(pid); }
     void mark_exited(pid_t pid);
 
     size_t size() const { return table_.size(); }
     size_t capacity() const { return table_.capacity(); }
     uint64_t evictions() const { return table_.evictions(); }
-    uint64_t proc_reads() const { return proc_reads_; }
+    uint64_t proc_reads() const { return proc_reads_; }   // enrichments applied
 
 private:
-    bool read_proc(pid_t pid, ProcessInfo* out);
-    std::string proc_root_;
     LruMap<pid_t, ProcessInfo> table_;
     CgroupPathCache* cgroups_;
     uint64_t proc_reads_ = 0;

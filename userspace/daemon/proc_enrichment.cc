@@ -1,0 +1,76 @@
+#include "userspace/daemon/proc_enrichment.h"
+
+#include <pwd.h>
+
+#include <vector>
+
+#include "attach/procfs.h"
+#include "userspace/daemon/container_id.h"
+
+namespace jvmwatch::daemon {
+
+std::optional<ProcessInfo> read_process(const std::string& proc_root, pid_t pid) {
+    auto st = proc::read_status(proc_root, pid);
+    if (!st) return std::nullopt;
+    ProcessInfo p;
+    p.pid = pid;
+    p.ppid = st->ppid;
+    p.nspid = st->nspid();
+    p.uid = st->euid;
+    p.gid = st->egid;
+    p.comm = st->name;
+    if (auto stat = proc::read_stat(proc_root, pid)) p.start_ticks = stat->start_time_ticks;
+    p.exe = proc::read_exe(proc_root, pid);
+    p.cmdline = proc::read_cmdline(proc_root, pid);
+    p.cgroup = proc::read_cgroup(proc_root, pid);
+    if (auto ns = proc::read_ns_inode(proc_root, pid, "pid")) p.pidns = static_cast<uint32_t>(*ns);
+    if (auto ns = proc::read_ns_inode(proc_root, pid, "mnt")) p.mntns = static_cast<uint32_t>(*ns);
+    p.container_id = container_id_from_cgroup(p.cgroup);
+    p.source = ProcessInfo::Source::proc;
+    return p;
+}
+
+std::string passwd_name(uid_t uid) {
+    struct passwd pw, *res = nullptr;
+    std::vector<char> buf(4096);
+    if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &res) == 0 && res && res->pw_name)
+        return res->pw_name;
+    return std::to_string(uid);
+}
+
+Enricher::Work make_proc_enrichment(ProcSources src) {
+    if (!src.inspect) src.inspect = [root = src.proc_root](pid_t pid) { return jvm::inspect(root, pid); };
+    if (!src.read_process) src.read_process = [root = src.proc_root](pid_t pid) { return read_process(root, pid); };
+    if (!src.user_name) src.user_name = passwd_name;
+    return [src](const EnrichJob& job) {
+        using S = EnrichResult::Status;
+        EnrichResult r;
+        r.job = job;
+        r.process = src.read_process(job.pid);
+        auto reused = [&](uint64_t start) { return job.start_ticks && start && start != job.start_ticks; };
+        if (r.process && reused(r.process->start_ticks)) {
+            r.process.reset();
+            r.status = S::gone;
+            r.why = "pid reused";
+            return r;
+        }
+        if (job.want_jvm) {
+            r.jvm = src.inspect(job.pid);
+            if (!r.jvm || reused(r.jvm->start_time_ticks)) {
+                r.jvm.reset();
+                r.status = S::gone;
+                r.why = "process gone";
+                return r;
+            }
+            r.status = r.jvm->kind == jvm::Kind::not_jvm ? S::not_jvm : S::ok;
+            if (r.status == S::not_jvm) return r;   // nothing more is needed of it
+            r.user = r.jvm->user;
+        } else {
+            r.status = r.process ? S::ok : S::gone;
+        }
+        if (r.user.empty() && r.process) r.user = src.user_name(r.process->uid);
+        return r;
+    };
+}
+
+}  // namespace jvmwatch::daemon
