@@ -143,6 +143,7 @@ int cmd_attach(int argc, char** argv) {
                             {"jvm_code", r.jvm_code ? nlohmann::json(*r.jvm_code) : nlohmann::json()},
                             {"agent_code", r.agent_code ? nlohmann::json(*r.agent_code) : nlohmann::json()},
                             {"output", r.output},
+                            {"output_truncated", r.output_truncated},
                             {"detail", r.detail},
                             {"protocol", r.protocol},
                             {"signalled", r.signalled},
