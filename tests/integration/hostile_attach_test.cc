@@ -404,5 +404,20 @@ TEST(HostileAttach, PsWithHostileNamesAndAFifoRelease) {
     EXPECT_TRUE(found) << json.out;
 }
 
+TEST(HostileAttach, ThreadDumpOfTenThousandThreadsStreams) {
+    JW_REQUIRE_ROOT();
+    Child jvm(test::java_spec({"-Xmx256m"}, "jw.test.ManyThreads", {"10000"}));
+    ASSERT_TRUE(jvm.wait_for_output("ready", std::chrono::seconds(120))) << jvm.output();
+    auto r = run_cli({"attach", "--timeout", "60000", std::to_string(jvm.pid()), "jcmd",
+                      "Thread.print"});
+    EXPECT_EQ(r.code, cli::kOk) << r.err;
+    size_t workers = 0;
+    for (size_t at = 0; (at = r.out.find("\"many-worker-", at)) != std::string::npos; ++at) ++workers;
+    EXPECT_EQ(workers, 10000u);
+    EXPECT_GT(r.out.size(), size_t(1) << 20) << "more than max_output: streamed, not capped";
+    EXPECT_LT(r.max_rss_kib, 32 * 1024) << "streamed, not buffered";
+    EXPECT_TRUE(jvm.alive());
+}
+
 }  // namespace
 }  // namespace jvmwatch::attach
