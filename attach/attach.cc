@@ -13,6 +13,7 @@
 #include "attach/jvm_process.h"
 #include "attach/protocol.h"
 #include "attach/route.h"
+#include "attach/safe_fs.h"
 #include "jvmwatch/attach.h"
 
 namespace jvmwatch::attach {
@@ -36,6 +37,7 @@ private:
         opt_.on_log(stamp + s);
     }
     Outcome choose_protocol();
+    Outcome check_identity(uint64_t start_ticks);
     Outcome ensure_listener(ino_t stale_ino);
     Result& done(Outcome o);
     Outcome vet();
@@ -49,6 +51,8 @@ private:
     std::string host_path_;
     std::string who_;
     RouteBuilder route_;
+    safefs::UniqueFd root_;  // the target's root directory (O_PATH)
+    SocketCheck sock_;       // its attach socket, once found
     TriggerFile trigger_;
     std::unique_ptr<PidFd> pidfd_;
     int version_ = 1;
@@ -71,6 +75,17 @@ Outcome Session::choose_protocol() {
     return Outcome::ok;
 }
 
+// The caller's decision was about one process (Options::expect_start_ticks): a pid that
+// names another one by now was reused, and nothing may be signalled or created for it.
+Outcome Session::check_identity(uint64_t start_ticks) {
+    if (opt_.expect_start_ticks == 0 || start_ticks == opt_.expect_start_ticks) return Outcome::ok;
+    r_.detail = "pid " + std::to_string(pid_) + " now names another process (started at tick " +
+                std::to_string(start_ticks) + ", expected " +
+                std::to_string(opt_.expect_start_ticks) +
+                "): the JVM exited and its pid was reused; nothing sent";
+    return Outcome::target_exited;
+}
+
 // Brings up the attach listener: the caller saw no socket (or only a stale one).
 Outcome Session::ensure_listener(ino_t stale_ino) {
     std::string detail;
@@ -78,7 +93,8 @@ Outcome Session::ensure_listener(ino_t stale_ino) {
     if (t_.flags.reduce_signal_usage) {
         // -Xrs: the listener starts at VM init and a SIGQUIT would kill the JVM.
         log("-Xrs: not signalling; waiting for the listener started at VM init");
-        o = wait_for_socket(host_path_, t_.euid, stale_ino, *pidfd_, deadline_, &detail);
+        o = wait_for_socket(root_.get(), t_, host_path_, stale_ino, *pidfd_, deadline_, &sock_,
+                            &detail);
         if (o == Outcome::timed_out)
             detail = "the JVM runs with -Xrs: its attach socket is missing and a signal would "
                      "kill it, so none was sent";
@@ -90,13 +106,14 @@ Outcome Session::ensure_listener(ino_t stale_ino) {
         r_.detail = detail;
         return o;
     }
-    std::string why = trigger_.create(opt_.proc_root, t_);
+    std::string why = trigger_.create(opt_.proc_root, root_.get(), t_);
     if (!why.empty()) {
         // Without a trigger the JVM would print a thread dump instead of attaching.
         r_.detail = why + "; not signalling";
         return Outcome::unsafe_target;
     }
-    log("trigger file " + (trigger_.path().empty() ? std::string("(existing)") : trigger_.path()));
+    log("trigger file " +
+        (trigger_.shown_path().empty() ? std::string("(existing)") : trigger_.shown_path()));
     int e = pidfd_->send_signal(SIGQUIT);
     if (e == ESRCH) {
         r_.detail = "the JVM exited before it could be signalled";
@@ -108,7 +125,8 @@ Outcome Session::ensure_listener(ino_t stale_ino) {
     }
     r_.signalled = true;
     log("sent SIGQUIT; waiting for " + host_path_);
-    o = wait_for_socket(host_path_, t_.euid, stale_ino, *pidfd_, deadline_, &detail);
+    o = wait_for_socket(root_.get(), t_, host_path_, stale_ino, *pidfd_, deadline_, &sock_,
+                        &detail);
     if (o != Outcome::ok) r_.detail = detail;
     else log("socket appeared");
     return o;
@@ -164,6 +182,7 @@ Result Session::run() {
     }
     t_ = std::move(*basic);
     who_ = "pid " + std::to_string(pid_) + " (" + t_.status.name + ")";
+    if (Outcome o = check_identity(t_.start_time_ticks); o != Outcome::ok) return done(o);
     if (t_.status.state == 'Z' || t_.status.state == 'X') {
         r_.detail = who_ + " has exited (zombie)";
         return done(Outcome::target_exited);
@@ -176,14 +195,31 @@ Result Session::run() {
         return done(Outcome::permission_denied);
     }
     if (Outcome o = choose_protocol(); o != Outcome::ok) return done(o);
+    // Identity from here on: the pidfd (every signal goes through it) and the root fd,
+    // both taken before the start time is checked again, so both name the process that
+    // was decided on, or the check fails.
     pidfd_ = std::make_unique<PidFd>(pid_);
+    safefs::Failure root_fail;
+    root_ = safefs::open_proc_root(opt_.proc_root, pid_, &root_fail);
     auto again = proc::read_stat(opt_.proc_root, pid_);
+    if (again) {
+        if (Outcome o = check_identity(again->start_time_ticks); o != Outcome::ok) return done(o);
+    }
     if (!again || again->start_time_ticks != t_.start_time_ticks) {
         r_.detail = who_ + " exited (or the pid was reused) while inspecting it";
         return done(Outcome::target_exited);
     }
+    if (pidfd_->fd() < 0) {
+        r_.detail = "cannot open a pidfd for " + who_ + ": " + strerror(pidfd_->error());
+        return done(pidfd_->error() == ESRCH ? Outcome::target_exited : Outcome::system_error);
+    }
+    if (!root_) {
+        r_.detail = "cannot open the root of " + who_ + ": " + root_fail.why;
+        return done(root_fail.err == ENOENT ? Outcome::target_exited : Outcome::permission_denied);
+    }
     host_path_ = host_socket_path(opt_.proc_root, t_);
-    auto c = check_socket(host_path_, t_.euid);
+    sock_ = check_socket(root_.get(), t_, host_path_);
+    const auto& c = sock_;
     // Vet now unless the JVM is warm: its socket is only there if it is a HotSpot JVM
     // whose listener runs (or ran: a stale socket is vetted before any signal).  With
     // other ids the credential rule needs the JDK version.
@@ -196,10 +232,7 @@ Result Session::run() {
         r_.detail = c.detail;
         return done(Outcome::untrusted_socket);
     }
-    if (auto why = route_.build(opt_.proc_root, t_, host_path_); !why.empty()) {
-        r_.detail = why;
-        return done(Outcome::permission_denied);
-    }
+    route_.build(opt_.proc_root, t_);
     bool up = c.state == SocketState::present;
     ino_t stale_ino = 0;
     for (int attempt = 0;; ++attempt) {
@@ -216,9 +249,11 @@ Result Session::run() {
         p.watch_fd = pidfd_->fd();
         p.timeout_ms = long(opt_.timeout.count());
         p.on_output = opt_.on_output;
+        p.max_output = opt_.max_output;
         if (opt_.on_log) p.log = [this](const std::string& s) { log(s); };
+        route_.set_socket(sock_.dir.get(), sock_.name, host_path_);
         Conversation conv(route_.route(), std::move(p));
-        ino_t tried_ino = check_socket(host_path_, t_.euid).ino;
+        ino_t tried_ino = sock_.ino;
         bool stale = false;
         if (conv.talk(req_, &r_, &stale)) {
             if (r_.outcome == Outcome::protocol_error && !r_.jvm_code && pidfd_->exited()) {

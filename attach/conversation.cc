@@ -1,5 +1,6 @@
 #include "attach/conversation.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "attach/protocol.h"
@@ -12,14 +13,19 @@ Outcome Conversation::map_status(const io::Exchanged& x, const std::string& what
     std::string err = x.err ? std::string(": ") + strerror(x.err) : "";
     switch (x.status) {
         case XStatus::ok:
+        case XStatus::stopped:  // we stopped reading: the kept reply is complete enough
         case XStatus::no_socket:
         case XStatus::refused: return Outcome::ok;  // the caller looks at these
         case XStatus::denied:
             r->detail = "permission denied connecting to " + route_.socket_path;
             return Outcome::permission_denied;
-        case XStatus::setns_failed:
-            r->detail = "cannot enter the JVM's namespaces (needs CAP_SYS_ADMIN)";
-            return Outcome::permission_denied;
+        case XStatus::untrusted_peer:
+            r->detail = "the listener on " + route_.socket_path + " is not the JVM: it runs as uid " +
+                        (x.peer.known ? std::to_string(x.peer.uid) : std::string("?")) +
+                        " in pid " + (x.peer.known ? std::to_string(x.peer.pid) : std::string("?")) +
+                        ", the JVM is uid " + std::to_string(route_.peer.uid) + " in pid " +
+                        std::to_string(route_.peer.pid) + " (SO_PEERCRED); nothing sent";
+            return Outcome::untrusted_socket;
         case XStatus::setid_failed:
             r->detail = "cannot switch to the JVM's uid " + std::to_string(route_.euid) +
                         "/gid " + std::to_string(route_.egid);
@@ -45,14 +51,23 @@ Conversation::Sent Conversation::send(const Request& req, int version, std::stri
                                       Result* r) {
     Sent s;
     std::string bytes = version == 2 ? protocol::encode_v2(req) : protocol::encode_v1(req);
-    protocol::ReplyParser parser(req.op);
+    // Streaming: keep only what classifying the reply needs (its first lines); else keep
+    // the caller's cap and stop reading there.
+    constexpr size_t kKeepWhileStreaming = 4096;
+    constexpr size_t kMaxRawReply = 4096;  // getversion answers in a few bytes
+    protocol::ReplyParser parser(req.op, p_.on_output ? std::min(p_.max_output, kKeepWhileStreaming)
+                                                      : p_.max_output);
     auto on_data = [&](std::string_view d) {
         if (raw) {
-            raw->append(d);
-            return;
+            raw->append(d.substr(0, kMaxRawReply - std::min(kMaxRawReply, raw->size())));
+            return raw->size() < kMaxRawReply;
         }
         std::string_view out = parser.feed(d);
-        if (p_.on_output && !out.empty()) p_.on_output(out);
+        if (p_.on_output) {
+            if (!out.empty()) p_.on_output(out);
+            return true;  // streamed, not kept: read on until EOF or the deadline
+        }
+        return !parser.truncated();
     };
     auto x = io::exchange(route_, bytes, p_.deadline_ns, p_.watch_fd, on_data);
     if (x.forked && p_.log) p_.log("exchange ran in a forked child (namespaces/credentials)");
@@ -64,7 +79,10 @@ Conversation::Sent Conversation::send(const Request& req, int version, std::stri
     s.outcome = map_status(x, req.op, r);
     if (s.outcome != Outcome::ok || raw) return s;
     parser.finish(r);
-    if (p_.on_output) r->output.clear();
+    if (p_.on_output) {
+        r->output.clear();
+        r->output_truncated = false;  // nothing was held back from the stream
+    }
     s.outcome = r->outcome;
     if (s.outcome == Outcome::protocol_error && !r->jvm_code)
         r->detail += " (the JVM rejects oversize requests and peers without its uid/gid)";

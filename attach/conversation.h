@@ -20,6 +20,7 @@ public:
         int64_t deadline_ns = 0;  // io::now_ns() clock
         int watch_fd = -1;        // pidfd of the target, or -1
         long timeout_ms = 0;      // for messages
+        size_t max_output = size_t(1) << 20;  // Options::max_output (without on_output)
         std::function<void(std::string_view)> on_output;
         std::function<void(const std::string&)> log;
     };

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -13,6 +14,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 namespace jvmwatch::attach::io {
 
@@ -22,12 +24,13 @@ const char* describe(XStatus s) {
         case XStatus::no_socket: return "attach socket not found";
         case XStatus::refused: return "connection refused (stale socket)";
         case XStatus::denied: return "permission denied connecting to the attach socket";
-        case XStatus::setns_failed: return "could not enter the target's namespaces";
         case XStatus::setid_failed: return "could not switch to the target's egid/euid";
         case XStatus::timed_out: return "timed out talking to the JVM";
         case XStatus::io_error: return "socket error talking to the JVM";
         case XStatus::watch_fired: return "the target exited";
         case XStatus::child_failed: return "the attach helper process failed";
+        case XStatus::untrusted_peer: return "the listener is not the JVM (SO_PEERCRED)";
+        case XStatus::stopped: return "stopped reading (reply cap)";
     }
     return "?";
 }
@@ -71,8 +74,15 @@ struct FdCloser {
 
 }  // namespace
 
-XStatus exchange_raw(const char* path, const char* req, size_t len, int64_t deadline_ns,
-                     int watch_fd, RawSink sink, void* ctx, int* err) {
+std::string Route::connect_path() const {
+    if (dir_fd >= 0) return "/proc/self/fd/" + std::to_string(dir_fd) + "/" + socket_name;
+    if (socket_fd >= 0) return "/proc/self/fd/" + std::to_string(socket_fd);
+    return socket_path;
+}
+
+XStatus exchange_raw(const char* path, const Peer& peer, const char* req, size_t len,
+                     int64_t deadline_ns, int watch_fd, RawSink sink, void* ctx, int* err,
+                     PeerSeen* seen) {
     *err = 0;
     struct sockaddr_un addr;
     memset(&addr, 0, sizeof addr);
@@ -107,6 +117,22 @@ XStatus exchange_raw(const char* path, const char* req, size_t len, int64_t dead
         if (e == EACCES || e == EPERM) return XStatus::denied;
         return XStatus::io_error;
     }
+    // The credentials the listener had when it called listen(): a socket file can be
+    // planted or swapped, the process behind it cannot pretend to be the JVM.
+    struct ucred cred;
+    socklen_t clen = sizeof cred;
+    if (getsockopt(s.fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0) {
+        *err = errno;
+        return XStatus::io_error;
+    }
+    if (seen) {
+        seen->known = true;
+        seen->uid = cred.uid;
+        seen->pid = cred.pid;
+    }
+    if (peer.check && ((cred.uid != peer.uid && cred.uid != 0) ||
+                       (peer.pid > 0 && cred.pid > 0 && cred.pid != peer.pid)))
+        return XStatus::untrusted_peer;
     size_t off = 0;
     while (off < len) {
         ssize_t n = send(s.fd, req + off, len - off, MSG_NOSIGNAL);
@@ -130,7 +156,10 @@ XStatus exchange_raw(const char* path, const char* req, size_t len, int64_t dead
     for (;;) {
         ssize_t n = read(s.fd, buf, sizeof buf);
         if (n > 0) {
-            if (!sink(ctx, buf, size_t(n))) return XStatus::io_error;
+            if (!sink(ctx, buf, size_t(n))) return XStatus::stopped;
+            // A listener that never stops sending never makes read() block: the
+            // deadline is checked here too.
+            if (now_ns() >= deadline_ns) return XStatus::timed_out;
             continue;
         }
         if (n == 0) return XStatus::ok;
@@ -161,20 +190,21 @@ bool pipe_sink(void* ctx, const char* data, size_t n) {
 }
 
 struct FnCtx {
-    const std::function<void(std::string_view)>* fn;
+    const std::function<bool(std::string_view)>* fn;
 };
 
 bool fn_sink(void* ctx, const char* data, size_t n) {
-    (*static_cast<FnCtx*>(ctx)->fn)(std::string_view(data, n));
-    return true;
+    return (*static_cast<FnCtx*>(ctx)->fn)(std::string_view(data, n));
 }
 
-// The forked child: enter namespaces, assume credentials, exchange, exit with the
-// status.  Only raw syscalls on buffers built before the fork.
+// The forked child: assume credentials, exchange, exit with the status.  Only raw
+// syscalls on buffers built before the fork.  No namespace is entered: the socket
+// directory's O_PATH fd is inherited and /proc/self/fd/N/<name> (the host's /proc: we
+// stay in its mount namespace) leads into the target's /tmp whatever its mounts are; a pathname
+// AF_UNIX socket needs no network namespace.  The magic link stays usable after the
+// euid switch: a process may always follow its own fd links.
 [[noreturn]] void child_main(const Route& route, const char* path, const char* req, size_t len,
-                             int64_t deadline_ns, int out_fd) {
-    for (int fd : route.ns_fds)
-        if (fd >= 0 && syscall(SYS_setns, fd, 0) != 0) _exit(int(XStatus::setns_failed));
+                             int64_t deadline_ns, int out_fd, PeerSeen* seen) {
     if (route.switch_creds) {
         // Group first: after dropping the euid we could no longer change it.  Only this
         // (single-threaded) child's credentials change.
@@ -184,29 +214,49 @@ bool fn_sink(void* ctx, const char* data, size_t n) {
     }
     int err = 0;
     int fd = out_fd;
-    XStatus st = exchange_raw(path, req, len, deadline_ns, -1, pipe_sink, &fd, &err);
+    XStatus st = exchange_raw(path, route.peer, req, len, deadline_ns, -1, pipe_sink, &fd, &err,
+                              seen);
     _exit(int(st));
 }
 
 }  // namespace
 
+// A page shared with the forked child, for what SO_PEERCRED told it.
+class SharedPeer {
+public:
+    SharedPeer() {
+        void* m = mmap(nullptr, sizeof(PeerSeen), PROT_READ | PROT_WRITE,
+                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (m != MAP_FAILED) p_ = new (m) PeerSeen();
+    }
+    ~SharedPeer() {
+        if (p_) munmap(p_, sizeof(PeerSeen));
+    }
+    SharedPeer(const SharedPeer&) = delete;
+    SharedPeer& operator=(const SharedPeer&) = delete;
+    PeerSeen* get() const { return p_; }
+private:
+    PeerSeen* p_ = nullptr;
+};
+
 Exchanged exchange(const Route& route, const std::string& req, int64_t deadline_ns, int watch_fd,
-                   const std::function<void(std::string_view)>& on_data) {
+                   const std::function<bool(std::string_view)>& on_data) {
     Exchanged x;
+    const std::string path = route.connect_path();
     if (!route.needs_fork()) {
         FnCtx ctx{&on_data};
-        x.status = exchange_raw(route.socket_path.c_str(), req.data(), req.size(), deadline_ns,
-                                watch_fd, fn_sink, &ctx, &x.err);
+        x.status = exchange_raw(path.c_str(), route.peer, req.data(), req.size(), deadline_ns,
+                                watch_fd, fn_sink, &ctx, &x.err, &x.peer);
         return x;
     }
     x.forked = true;
+    SharedPeer seen;
     int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0) {
+    if (!seen.get() || pipe2(p, O_CLOEXEC) != 0) {
         x.err = errno;
         x.status = XStatus::child_failed;
         return x;
     }
-    const char* path = route.socket_path.c_str();
     pid_t child = fork();
     if (child < 0) {
         x.err = errno;
@@ -217,25 +267,33 @@ Exchanged exchange(const Route& route, const std::string& req, int64_t deadline_
     }
     if (child == 0) {
         close(p[0]);
-        child_main(route, path, req.data(), req.size(), deadline_ns, p[1]);
+        child_main(route, path.c_str(), req.data(), req.size(), deadline_ns, p[1], seen.get());
     }
     close(p[1]);
     FdCloser rd{p[0]};
     fcntl(rd.fd, F_SETFL, O_NONBLOCK);
-    bool timed_out = false, exited = false;
+    bool timed_out = false, exited = false, stopped = false;
     char buf[16384];
+    // The child has its own deadline; ours adds a little slack so its exit status, not
+    // our kill, reports a timeout when it can.
+    const int64_t our_deadline = deadline_ns + 50 * 1000000LL;
     for (;;) {
         ssize_t n = read(rd.fd, buf, sizeof buf);
         if (n > 0) {
-            on_data(std::string_view(buf, size_t(n)));
+            if (!on_data(std::string_view(buf, size_t(n)))) {
+                stopped = true;
+                break;
+            }
+            if (now_ns() >= our_deadline) {
+                timed_out = true;
+                break;
+            }
             continue;
         }
         if (n == 0) break;
         if (errno == EINTR) continue;
         if (errno != EAGAIN) break;
-        // The child has its own deadline; ours adds a little slack so its exit status,
-        // not our kill, reports a timeout when it can.
-        XStatus w = wait_fd(rd.fd, POLLIN, deadline_ns + 50 * 1000000LL, watch_fd);
+        XStatus w = wait_fd(rd.fd, POLLIN, our_deadline, watch_fd);
         if (w == XStatus::timed_out) {
             timed_out = true;
             break;
@@ -246,13 +304,15 @@ Exchanged exchange(const Route& route, const std::string& req, int64_t deadline_
         }
         if (w != XStatus::ok) break;
     }
-    if (timed_out || exited) kill(child, SIGKILL);
+    if (timed_out || exited || stopped) kill(child, SIGKILL);
     int status = 0;
     while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
     }
+    x.peer = *seen.get();
     if (timed_out) x.status = XStatus::timed_out;
     else if (exited) x.status = XStatus::watch_fired;
-    else if (WIFEXITED(status) && WEXITSTATUS(status) <= int(XStatus::child_failed))
+    else if (stopped) x.status = XStatus::stopped;
+    else if (WIFEXITED(status) && WEXITSTATUS(status) <= int(XStatus::stopped))
         x.status = XStatus(WEXITSTATUS(status));
     else
         x.status = XStatus::child_failed;

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "attach/exchange.h"
 #include "attach/procfs.h"
@@ -37,8 +38,9 @@ double age_seconds(const std::string& proc_root, const jvm::JvmProcess& t) {
 
 }  // namespace
 
-PidFd::PidFd(pid_t pid) : pid_(pid) {
+PidFd::PidFd(pid_t pid) {
     fd_ = int(syscall(SYS_pidfd_open, pid, 0));
+    if (fd_ < 0) err_ = errno;
 }
 
 PidFd::~PidFd() {
@@ -52,74 +54,137 @@ bool PidFd::exited() const {
 }
 
 int PidFd::send_signal(int sig) const {
-    int rc = fd_ >= 0 ? int(syscall(SYS_pidfd_send_signal, fd_, sig, nullptr, 0))
-                      : kill(pid_, sig);
-    return rc == 0 ? 0 : errno;
+    if (fd_ < 0) return EBADF;
+    return syscall(SYS_pidfd_send_signal, fd_, sig, nullptr, 0) == 0 ? 0 : errno;
 }
 
 TriggerFile::~TriggerFile() {
-    if (!path_.empty()) unlink(path_.c_str());
+    // The same directory fd it was created in: no path is resolved again.
+    if (created_) unlinkat(dir_.get(), name_.c_str(), 0);
 }
 
-std::string TriggerFile::create(const std::string& proc_root, const jvm::JvmProcess& t) {
-    std::string name = "/.attach_pid" + std::to_string(t.nspid);
-    std::string base = proc_root + "/" + std::to_string(t.pid);
-    // The JVM looks at <cwd>/.attach_pid<nspid> first and only if that is absent at
-    // <tmp>/.attach_pid<nspid>.  We write to its /tmp: at startup HotSpot briefly chdirs
-    // into /tmp/hsperfdata_<user>, and a trigger put into "the cwd" then is never seen
-    // (measured: the SIGQUIT then prints a thread dump).  A file the JVM would see first
-    // in its cwd must be owned by its user or root, or /tmp is never consulted.
-    std::string in_cwd = base + "/cwd" + name;
-    struct stat st;
-    if (stat(in_cwd.c_str(), &st) == 0 && st.st_uid != t.euid && st.st_uid != 0)
-        return in_cwd + " exists and is owned by uid " + std::to_string(st.st_uid) +
-               " (planted?); the JVM would ignore our trigger";
-    std::string why;
-    for (const std::string& path : {base + "/root/tmp" + name, in_cwd}) {
-        int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            // The JVM honours a trigger owned by its euid or by root; in a user namespace
-            // our root is not its root, so hand the file to the target's ids.
-            if (fchown(fd, t.euid, t.egid) != 0 && geteuid() == 0) {
-                why = path + ": chown: " + strerror(errno);
-                close(fd);
-                unlink(path.c_str());
-                continue;
-            }
-            close(fd);
-            path_ = path;
-            return "";
+namespace {
+
+bool owned_by_target_or_root(const struct stat& st, const jvm::JvmProcess& t) {
+    return st.st_uid == t.euid || st.st_uid == 0;
+}
+
+safefs::Expect expect(unsigned kinds, std::optional<uid_t> owner = std::nullopt,
+                      bool or_root = false) {
+    safefs::Expect e;
+    e.kinds = kinds;
+    e.owner = owner;
+    e.owner_or_root = or_root;
+    return e;
+}
+
+}  // namespace
+
+std::string TriggerFile::create(const std::string& proc_root, int root_fd,
+                                const jvm::JvmProcess& t) {
+    name_ = ".attach_pid" + std::to_string(t.nspid);
+    const std::string base = proc_root + "/" + std::to_string(t.pid);
+    // HotSpot (JDK 17 AttachListener::is_init_trigger) stat()s ".attach_pid<pid>" in its
+    // cwd first and only if that is absent "<tmp>/.attach_pid<pid>"; a file found owned
+    // by neither its euid nor root is ignored (no attach: the SIGQUIT dumps threads).
+    // The kernel's own cwd link (not a path the user controls) gives the directory.
+    safefs::UniqueFd cwd(open((base + "/cwd").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    struct stat cwd_st{};
+    bool have_cwd = cwd && fstat(cwd.get(), &cwd_st) == 0;
+    if (have_cwd) {
+        struct stat st;
+        if (fstatat(cwd.get(), name_.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+            if (S_ISREG(st.st_mode) && owned_by_target_or_root(st, t)) return "";  // in use
+            return "the JVM's cwd holds a " + name_ + " owned by uid " +
+                   std::to_string(st.st_uid) + (S_ISREG(st.st_mode) ? "" : " that is no file") +
+                   " (planted?): the JVM would look no further";
         }
-        int e = errno;
-        if (e == EEXIST) {
-            // Another attach in progress, or a planted file: usable only if well owned.
-            if (stat(path.c_str(), &st) == 0 && (st.st_uid == t.euid || st.st_uid == 0)) return "";
-            return path + " exists and is not owned by the JVM's user (planted?)";
-        }
-        why = path + ": " + strerror(e);
     }
-    return "cannot create the trigger file (" + why + ")";
+    // Our file goes to its /tmp first: at startup HotSpot briefly chdirs into
+    // /tmp/hsperfdata_<user>, and a trigger put into "the cwd" then is never seen
+    // (measured: the SIGQUIT then prints a thread dump).  /tmp is resolved inside the
+    // JVM's root (an absolute link stays in it) and must be a directory owned by root or
+    // by the JVM's user: a directory another user owns could be swapped under us.
+    safefs::Expect dir_owner = expect(safefs::Kind::directory, t.euid, /*or_root=*/true);
+    safefs::Failure tmp_fail;
+    safefs::UniqueFd tmp = safefs::open_path(root_fd, "/tmp", safefs::Resolve::in_root, dir_owner,
+                                             nullptr, &tmp_fail);
+    std::string why_tmp = tmp ? "" : "its /tmp: " + tmp_fail.why;
+    struct Place {
+        safefs::UniqueFd* dir;
+        std::string shown;
+    };
+    std::vector<Place> places;
+    if (tmp) places.push_back({&tmp, base + "/root/tmp/" + name_});
+    // The cwd only when the JVM's own user owns it (root for a root JVM): never a
+    // directory of someone else the JVM merely can enter.
+    std::string why_cwd;
+    if (!have_cwd) why_cwd = "its cwd is unreadable";
+    else if (cwd_st.st_uid != t.euid)
+        why_cwd = "its cwd is owned by uid " + std::to_string(cwd_st.st_uid) + ", not the JVM's";
+    else places.push_back({&cwd, base + "/cwd/" + name_});
+    std::string why;
+    for (auto& place : places) {
+        int dirfd = place.dir->get();
+        int fd = openat(dirfd, name_.c_str(),
+                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            int e = errno;
+            struct stat st;
+            if (e == EEXIST && fstatat(dirfd, name_.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+                // Another attach in progress, or a planted file: usable only if well owned.
+                if (S_ISREG(st.st_mode) && owned_by_target_or_root(st, t)) return "";
+                return place.shown + " exists and is not a file of the JVM's user (planted?)";
+            }
+            why = place.shown + ": " + strerror(e);
+            continue;
+        }
+        safefs::UniqueFd file(fd);
+        // The JVM honours a trigger owned by its euid or by root; in a user namespace
+        // our root is not its root, so hand the file to the target's ids.
+        if (fchown(fd, t.euid, t.egid) != 0 && geteuid() == 0) {
+            why = place.shown + ": chown: " + strerror(errno);
+            unlinkat(dirfd, name_.c_str(), 0);
+            continue;
+        }
+        dir_ = std::move(*place.dir);
+        shown_ = place.shown;
+        created_ = true;
+        return "";
+    }
+    if (!why.empty()) return "cannot create the trigger file (" + why + ")";
+    return "no safe place for the trigger file: " + why_tmp + "; " + why_cwd;
 }
 
 std::string host_socket_path(const std::string& proc_root, const jvm::JvmProcess& t) {
     return proc_root + "/" + std::to_string(t.pid) + "/root/tmp/.java_pid" + std::to_string(t.nspid);
 }
 
-SocketCheck check_socket(const std::string& host_path, uid_t euid) {
+SocketCheck check_socket(int root_fd, const jvm::JvmProcess& t, const std::string& shown) {
     SocketCheck c;
+    // /tmp as the JVM sees it (inside its root), then the name itself without following
+    // a link: HotSpot binds the socket there, it never makes a link.
+    safefs::UniqueFd tmp = safefs::open_path(root_fd, "/tmp", safefs::Resolve::in_root,
+                                             expect(safefs::Kind::directory));
+    if (!tmp) return c;  // no /tmp: no socket (the trigger step says why)
+    std::string name = ".java_pid" + std::to_string(t.nspid);
+    int fd = openat(tmp.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return c;  // absent
+    safefs::UniqueFd sock(fd);
     struct stat st;
-    if (lstat(host_path.c_str(), &st) != 0) return c;  // absent
-    if (!S_ISSOCK(st.st_mode)) {
+    if (fstat(fd, &st) != 0) return c;
+    std::string why = safefs::check(st, expect(safefs::Kind::socket, t.euid));
+    if (!why.empty()) {
         c.state = SocketState::untrusted;
-        c.detail = host_path + " is not a socket (planted file?); refusing to use it";
-    } else if (st.st_uid != euid) {
-        c.state = SocketState::untrusted;
-        c.detail = host_path + " is owned by uid " + std::to_string(st.st_uid) +
-                   ", not the JVM's uid " + std::to_string(euid) + " (planted?); refusing to use it";
-    } else {
-        c.state = SocketState::present;
-        c.ino = st.st_ino;
+        c.detail = shown + " " + why + ", the JVM's uid being " + std::to_string(t.euid) +
+                   " (planted?); refusing to use it";
+        return c;
     }
+    c.state = SocketState::present;
+    c.ino = st.st_ino;
+    c.fd = std::move(sock);
+    c.dir = std::move(tmp);
+    c.name = name;
     return c;
 }
 
@@ -159,11 +224,12 @@ Outcome wait_until_signal_safe(const std::string& proc_root, const jvm::JvmProce
     }
 }
 
-Outcome wait_for_socket(const std::string& host_path, uid_t euid, ino_t stale_ino,
-                        const PidFd& pidfd, int64_t deadline_ns, std::string* detail) {
+Outcome wait_for_socket(int root_fd, const jvm::JvmProcess& t, const std::string& shown,
+                        ino_t stale_ino, const PidFd& pidfd, int64_t deadline_ns,
+                        SocketCheck* found, std::string* detail) {
     // Polling with a short backoff, not inotify: closing an inotify instance waits for
     // an SRCU grace period (measured 6-15 ms in close()), more than the whole wait.  An
-    // lstat costs microseconds; the socket typically appears 1.4-5 ms after SIGQUIT.
+    // openat costs microseconds; the socket typically appears 1.4-5 ms after SIGQUIT.
     // First look after 200 us, then x1.5 up to 1 ms; after 100 ms (a busy or -Xrs JVM)
     // up to 10 ms.  The pidfd in the same ppoll ends the wait when the JVM exits.
     const int64_t start = io::now_ns();
@@ -174,9 +240,11 @@ Outcome wait_for_socket(const std::string& host_path, uid_t euid, ino_t stale_in
         struct pollfd p{pidfd.fd(), POLLIN, 0};
         struct timespec ts{time_t(wait / 1000000000), long(wait % 1000000000)};
         ppoll(&p, 1, &ts, nullptr);
-        auto c = check_socket(host_path, euid);
-        if (c.state == SocketState::present && (stale_ino == 0 || c.ino != stale_ino))
+        auto c = check_socket(root_fd, t, shown);
+        if (c.state == SocketState::present && (stale_ino == 0 || c.ino != stale_ino)) {
+            *found = std::move(c);
             return Outcome::ok;
+        }
         if (c.state == SocketState::untrusted) {
             *detail = c.detail;
             return Outcome::untrusted_socket;
@@ -186,7 +254,7 @@ Outcome wait_for_socket(const std::string& host_path, uid_t euid, ino_t stale_in
             return Outcome::target_exited;
         }
         if (io::now_ns() >= deadline_ns) {
-            *detail = "the attach socket " + host_path + " did not appear before the timeout";
+            *detail = "the attach socket " + shown + " did not appear before the timeout";
             return Outcome::timed_out;
         }
         int64_t cap = io::now_ns() - start < 100 * 1000000LL ? 1000000 : 10 * 1000000;

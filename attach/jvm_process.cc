@@ -1,10 +1,13 @@
 // What a process is for the attach mechanism: JVM kind, JDK, attach-related flags,
-// main class.  Reads /proc through a proc root; the JDK's files are read through
-// <proc_root>/<pid>/root so a JDK inside a container is found.
+// main class.  Reads /proc through a proc root; the JDK's files (release, OpenJ9
+// markers) are found inside the process's root (safefs in_root on <proc_root>/<pid>/root)
+// so a JDK inside a container is found, an absolute link stays in the container, and a
+// FIFO, device or huge file planted in a JAVA_HOME is never opened or read unbounded.
 #include "attach/jvm_process.h"
 
+#include "attach/safe_fs.h"
+
 #include <pwd.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -105,14 +108,27 @@ bool is_openj9_lib(std::string_view base) {
     return base.starts_with("libj9vm") && base.ends_with(".so");
 }
 
+constexpr size_t kMaxRelease = 64 << 10;
+
+// A regular file at `path` inside the process's root (O_PATH only: nothing is opened).
+bool file_in_root(int root_fd, const std::string& path) {
+    return root_fd >= 0 &&
+           safefs::open_path(root_fd, path, safefs::Resolve::in_root, safefs::Expect{}).valid();
+}
+
 // An OpenJ9 JDK or JRE (its VM library lives in a "default" or "compressedrefs" dir).
-bool openj9_home(const std::string& home) {
-    struct stat sb;
+bool openj9_home(int root_fd, const std::string& home) {
     for (const char* rel : {"/lib/default/libj9vm29.so", "/lib/compressedrefs/libj9vm29.so",
                             "/jre/lib/amd64/default/libj9vm29.so",
                             "/jre/lib/amd64/compressedrefs/libj9vm29.so"})
-        if (::stat((home + rel).c_str(), &sb) == 0) return true;
+        if (file_in_root(root_fd, home + rel)) return true;
     return false;
+}
+
+// $JAVA_HOME/release, read capped and non-blocking (a FIFO or device is refused).
+std::optional<std::string> read_release(int root_fd, const std::string& home) {
+    if (root_fd < 0 || home.empty()) return std::nullopt;
+    return safefs::read_file(root_fd, home + "/release", safefs::Resolve::in_root, kMaxRelease);
 }
 
 }  // namespace
@@ -186,12 +202,14 @@ std::optional<JvmProcess> inspect(const std::string& proc_root, pid_t pid, bool 
     j.exe = proc::read_exe(proc_root, pid);
     j.cmdline = proc::read_cmdline(proc_root, pid);
 
-    std::string root = proc_root + "/" + std::to_string(pid) + "/root";
+    // The JDK's files are looked up inside the process's root.  Unreadable (another
+    // user's process without root): those facts stay unknown.
+    safefs::UniqueFd root = safefs::open_proc_root(proc_root, pid);
     // One pass over maps for both markers (the kernel renders maps on every read, a few
     // hundred microseconds for a JVM: the attach fast path avoids it for `java`).
     std::string libjvm, j9;
     bool quick = for_attach && basename(j.exe) == "java";
-    if (quick && openj9_home(root + dirname(dirname(j.exe)))) j9 = "(openj9 JAVA_HOME)";
+    if (quick && openj9_home(root.get(), dirname(dirname(j.exe)))) j9 = "(openj9 JAVA_HOME)";
     auto is_marker = [](std::string_view b) { return b == "libjvm.so" || is_openj9_lib(b); };
     std::vector<std::string> marked;
     if (!quick) marked = proc::mapped_library_paths(proc_root, pid, is_marker);
@@ -200,11 +218,8 @@ std::optional<JvmProcess> inspect(const std::string& proc_root, pid_t pid, bool 
         if (base == "libjvm.so" && libjvm.empty()) libjvm = path;
         else if (is_openj9_lib(base) && j9.empty()) j9 = path;
     }
-    struct stat sb;
-    bool j9_attach_info =
-        ::stat((root + "/tmp/.com_ibm_tools_attach/" + std::to_string(j.nspid) + "/attachInfo")
-                   .c_str(),
-               &sb) == 0;
+    bool j9_attach_info = file_in_root(
+        root.get(), "/tmp/.com_ibm_tools_attach/" + std::to_string(j.nspid) + "/attachInfo");
     j.libjvm_loaded = !libjvm.empty();
 
     // OpenJ9 also ships a libjvm.so shim, so its markers take precedence.
@@ -230,9 +245,8 @@ std::optional<JvmProcess> inspect(const std::string& proc_root, pid_t pid, bool 
         j.java_home = dirname(dirname(j.exe));
     }
     if (!j.java_home.empty()) {
-        auto release = proc::read_file(root + j.java_home + "/release", 64 << 10);
-        if (!release && !j.exe.empty())
-            release = proc::read_file(root + dirname(dirname(j.exe)) + "/release", 64 << 10);
+        auto release = read_release(root.get(), j.java_home);
+        if (!release && !j.exe.empty()) release = read_release(root.get(), dirname(dirname(j.exe)));
         if (release) j.jdk_version = parse_release_version(*release);
     }
     j.main = main_from_cmdline(j.cmdline);

@@ -9,6 +9,7 @@
 //   ""                                  malformed/oversize request: closed, no reply
 #include "attach/protocol.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace jvmwatch::attach::protocol {
@@ -125,12 +126,15 @@ std::string_view ReplyParser::feed(std::string_view data) {
         data.remove_prefix(nl + 1);
     }
     if (bad_code_) return {};
-    output_.append(data);
+    size_t room = keep_max_ - std::min(keep_max_, output_.size());
+    if (data.size() > room) truncated_ = true;
+    output_.append(data.substr(0, room));
     return data;
 }
 
 void ReplyParser::finish(Result* r) const {
     r->output = output_;
+    r->output_truncated = truncated_;
     if (!code_) {
         r->outcome = Outcome::protocol_error;
         if (head_.empty())

@@ -37,10 +37,14 @@ std::optional<int> parse_getversion(std::string_view reply, bool* streaming);
 // (except for `load`, whose short output is kept to find the agent's return code).
 class ReplyParser {
 public:
-    explicit ReplyParser(std::string op) : op_(std::move(op)) {}
+    // Keeps at most keep_max output bytes (Result::output; the rest is only streamed).
+    explicit ReplyParser(std::string op, size_t keep_max = size_t(1) << 20)
+        : op_(std::move(op)), keep_max_(keep_max) {}
     // Returns the part of `data` that is output (after the code line), possibly empty.
     std::string_view feed(std::string_view data);
     bool have_code() const { return code_.has_value(); }
+    // More output arrived than keep_max (the kept output is full).
+    bool truncated() const { return truncated_; }
     // Classifies the complete reply (call at EOF).  Fills outcome, jvm_code,
     // agent_code, detail; output is what was fed after the code line.
     void finish(Result* r) const;
@@ -49,7 +53,9 @@ private:
     std::string head_;          // bytes before the first '\n'
     std::optional<int> code_;
     bool bad_code_ = false;
-    std::string output_;        // all output (kept in full: callers may discard)
+    size_t keep_max_;
+    std::string output_;        // output, up to keep_max_ bytes
+    bool truncated_ = false;
 };
 
 // Convenience for tests: the whole reply at once.

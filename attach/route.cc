@@ -1,6 +1,5 @@
 #include "attach/route.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -26,28 +25,8 @@ bool need_credential_switch(uid_t our_euid, gid_t our_egid, uid_t t_euid, gid_t 
     return true;
 }
 
-RouteBuilder::~RouteBuilder() {
-    for (int fd : route_.ns_fds)
-        if (fd >= 0) close(fd);
-}
-
-std::string RouteBuilder::build(const std::string& proc_root, const jvm::JvmProcess& t,
-                                const std::string& host_path) {
-    static constexpr const char* kNs[3] = {"net", "ipc", "mnt"};  // mnt last: it moves root
+void RouteBuilder::build(const std::string& proc_root, const jvm::JvmProcess& t) {
     pid_t self = getpid();
-    for (int i = 0; i < 3; ++i) {
-        auto theirs = proc::read_ns_inode(proc_root, t.pid, kNs[i]);
-        auto ours = proc::read_ns_inode(proc_root, self, kNs[i]);
-        if (!theirs || !ours || *theirs == *ours) continue;
-        std::string p = proc_root + "/" + std::to_string(t.pid) + "/ns/" + kNs[i];
-        int fd = open(p.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) return "cannot open " + p + ": " + strerror(errno);
-        route_.ns_fds[i] = fd;
-    }
-    // Inside the target's mount namespace its /tmp is plain /tmp; otherwise reach it
-    // through /proc/<pid>/root.
-    route_.socket_path = route_.ns_fds[2] >= 0 ? "/tmp/.java_pid" + std::to_string(t.nspid)
-                                               : host_path;
     auto their_user = proc::read_ns_inode(proc_root, t.pid, "user");
     auto our_user = proc::read_ns_inode(proc_root, self, "user");
     bool same_userns = their_user && our_user && *their_user == *our_user;
@@ -55,7 +34,15 @@ std::string RouteBuilder::build(const std::string& proc_root, const jvm::JvmProc
                                                  jdk_major(t.jdk_version));
     route_.euid = t.euid;
     route_.egid = t.egid;
-    return "";
+    route_.peer.check = true;
+    route_.peer.uid = t.euid;
+    route_.peer.pid = t.pid;
+}
+
+void RouteBuilder::set_socket(int dir_fd, const std::string& name, const std::string& shown_path) {
+    route_.dir_fd = dir_fd;
+    route_.socket_name = name;
+    route_.socket_path = shown_path;
 }
 
 }  // namespace jvmwatch::attach

@@ -1,9 +1,9 @@
-// How to reach a target's attach socket: which namespaces to enter and whether to
-// assume its credentials.  The rule (docs/attach.md, "Fork rule"):
-//   - enter each of mnt, net, ipc whose inode differs from ours;
+// How to reach a target's attach socket: the checked socket fd, who must listen on it,
+// and whether to assume the target's credentials.  The rule (docs/attach.md, "Fork rule"):
 //   - switch to the target's egid/euid unless ours already equal them, or we are root
 //     in the target's user namespace and it runs JDK 11+ (which accepts a root peer);
-//   - fork only when one of those is needed.
+//   - fork only when that is needed.  No namespace is entered: the socket is reached
+//     through its O_PATH fd, which works from any mount or network namespace.
 #pragma once
 
 #include <string>
@@ -13,16 +13,13 @@
 
 namespace jvmwatch::attach {
 
-// Owns the namespace fds the route borrows.
 class RouteBuilder {
 public:
-    RouteBuilder() = default;
-    ~RouteBuilder();
-    RouteBuilder(const RouteBuilder&) = delete;
-    RouteBuilder& operator=(const RouteBuilder&) = delete;
-    // "" on success, else why the namespaces can't be opened.
-    std::string build(const std::string& proc_root, const jvm::JvmProcess& target,
-                      const std::string& host_socket_path);
+    // Credentials and the expected listener (the target's euid or root, its pid).
+    void build(const std::string& proc_root, const jvm::JvmProcess& target);
+    // The socket to connect to: its directory's O_PATH fd (borrowed), its name there,
+    // and its name for messages.
+    void set_socket(int dir_fd, const std::string& name, const std::string& shown_path);
     const io::Route& route() const { return route_; }
 private:
     io::Route route_;

@@ -29,6 +29,7 @@ stop_jvm() {
     local pid; pid=$(cat "$1")
     kill -KILL "$pid" 2>/dev/null || true
     while kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
+    rm -f "/tmp/.java_pid$pid"  # a killed JVM leaves its socket behind
     : >"$1"
 }
 

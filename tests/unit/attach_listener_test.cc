@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include <fcntl.h>
 
 #include <atomic>
 #include <mutex>
@@ -20,7 +23,7 @@ namespace {
 
 using namespace std::string_literals;
 
-enum class Mode { answer, never, close_early, trickle };
+enum class Mode { answer, never, close_early, trickle, flood };
 struct Step {
     Mode mode;
     std::string reply;
@@ -86,12 +89,17 @@ private:
                 requests_.push_back(req);
             }
             if (step.mode == Mode::answer) {
-                (void)!write(c, step.reply.data(), step.reply.size());
+                (void)!send(c, step.reply.data(), step.reply.size(), MSG_NOSIGNAL);
             } else if (step.mode == Mode::trickle) {
                 for (char ch : step.reply) {
-                    (void)!write(c, &ch, 1);
+                    (void)!send(c, &ch, 1, MSG_NOSIGNAL);
                     usleep(1000);
                 }
+            } else if (step.mode == Mode::flood) {
+                // "0\n" and then output without end, until the client goes away.
+                std::string chunk = "0\n" + std::string(65536, 'f');
+                while (!stop_ && send(c, chunk.data(), chunk.size(), MSG_NOSIGNAL) > 0)
+                    chunk.assign(65536, 'f');
             } else if (step.mode == Mode::never) {
                 while (!stop_) usleep(2000);
             }
@@ -251,6 +259,89 @@ TEST(AttachListenerSim, ForkedChildStreamsAndTimesOut) {
     Result r2;
     ASSERT_TRUE(Conversation(h.route, h.params(0, 300)).talk({"properties", {}}, &r2, &stale));
     EXPECT_EQ(r2.outcome, Outcome::timed_out) << r2.detail;
+}
+
+TEST(AttachListenerSim, FloodIsCappedAtMaxOutput) {
+    Harness h;
+    FakeListener l(h.route.socket_path, {{Mode::flood, ""}});
+    auto p = h.params();
+    p.on_output = nullptr;  // kept in Result::output: at most max_output bytes
+    p.max_output = 100000;
+    Result r;
+    bool stale = false;
+    ASSERT_TRUE(Conversation(h.route, std::move(p)).talk({"properties", {}}, &r, &stale));
+    EXPECT_EQ(r.outcome, Outcome::ok) << r.detail;
+    EXPECT_EQ(r.output.size(), 100000u);
+    EXPECT_TRUE(r.output_truncated);
+}
+
+TEST(AttachListenerSim, FloodWhileStreamingEndsAtTheDeadline) {
+    for (bool forked : {false, true}) {
+        Harness h;
+        h.route.switch_creds = forked;  // to our own ids: the forked path
+        h.route.euid = geteuid();
+        h.route.egid = getegid();
+        FakeListener l(h.route.socket_path, {{Mode::flood, ""}});
+        auto p = h.params(0, 500);
+        size_t streamed = 0;
+        p.on_output = [&](std::string_view s) { streamed += s.size(); };
+        Result r;
+        bool stale = false;
+        auto t0 = io::now_ns();
+        ASSERT_TRUE(Conversation(h.route, std::move(p)).talk({"properties", {}}, &r, &stale));
+        EXPECT_EQ(r.outcome, Outcome::timed_out) << r.detail;
+        EXPECT_GT(streamed, 0u);
+        EXPECT_LT(io::now_ns() - t0, 3000 * 1000000LL) << "data kept arriving: forked=" << forked;
+        EXPECT_TRUE(r.output.empty());
+    }
+}
+
+TEST(AttachListenerSim, ListenerMustBeTheTarget) {
+    Harness h;
+    FakeListener l(h.route.socket_path, {{Mode::answer, "0\nfrom the wrong process\n"},
+                                         {Mode::answer, "0\nok\n"}});
+    h.route.peer = {true, geteuid(), getpid() + 1};  // we listen, "the JVM" is another pid
+    Result r;
+    bool stale = false;
+    ASSERT_TRUE(Conversation(h.route, h.params()).talk({"properties", {}}, &r, &stale));
+    EXPECT_EQ(r.outcome, Outcome::untrusted_socket) << r.detail;
+    EXPECT_NE(r.detail.find("SO_PEERCRED"), std::string::npos) << r.detail;
+    EXPECT_TRUE(h.streamed.empty());
+    h.route.peer = {true, geteuid(), getpid()};
+    Result r2;
+    ASSERT_TRUE(Conversation(h.route, h.params()).talk({"properties", {}}, &r2, &stale));
+    EXPECT_EQ(r2.outcome, Outcome::ok) << r2.detail;
+    auto reqs = l.requests();
+    ASSERT_EQ(reqs.size(), 2u);
+    EXPECT_EQ(reqs[0], "") << "nothing was sent to the wrong listener";
+}
+
+TEST(AttachListenerSim, ForkedChildAsAnotherUserConnectsThroughTheFd) {
+    JW_REQUIRE_ROOT();
+    Harness h;  // its directory is root's, mode 0700: nobody cannot walk the path
+    ASSERT_EQ(chmod(h.dir.path().c_str(), 0700), 0);
+    FakeListener l(h.route.socket_path, {{Mode::answer, "0\nvia fd\n"}, {Mode::answer, "0\n"}});
+    ASSERT_EQ(chown(h.route.socket_path.c_str(), 65534, 65534), 0);
+    ASSERT_EQ(chmod(h.route.socket_path.c_str(), 0600), 0);
+    h.route.switch_creds = true;
+    h.route.euid = 65534;
+    h.route.egid = 65534;
+    h.route.peer = {true, 65534, getpid()};  // we listen as root: allowed
+    {
+        Result r;
+        bool stale = false;
+        ASSERT_TRUE(Conversation(h.route, h.params()).talk({"properties", {}}, &r, &stale));
+        EXPECT_EQ(r.outcome, Outcome::permission_denied) << "by path: " << r.detail;
+    }
+    int fd = open(h.route.socket_path.c_str(), O_PATH | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    h.route.socket_fd = fd;
+    Result r;
+    bool stale = false;
+    ASSERT_TRUE(Conversation(h.route, h.params()).talk({"properties", {}}, &r, &stale));
+    close(fd);
+    EXPECT_EQ(r.outcome, Outcome::ok) << r.detail;
+    EXPECT_EQ(h.streamed, "via fd\n");
 }
 
 }  // namespace

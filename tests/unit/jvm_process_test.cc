@@ -1,5 +1,11 @@
 // JVM detection, attach flags, main class and JDK version, from fixtures and strings.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
 
 #include "attach/jvm_process.h"
 #include "tests/common/support.h"
@@ -121,6 +127,59 @@ TEST(JvmProcessRelease, ParsesJavaVersion) {
     EXPECT_EQ(parse_release_version("IMPLEMENTOR=\"X\"\nJAVA_VERSION=\"21.0.2\"\n"), "21.0.2");
     EXPECT_EQ(parse_release_version("JAVA_VERSION=\"1.8.0_392\"\r\n"), "1.8.0_392");
     EXPECT_EQ(parse_release_version("JAVA_VERSION_DATE=\"2023\"\n"), "");
+}
+
+// A copy of fixture 4242 whose JAVA_HOME (/opt/jdk in its root) holds a hostile `release`.
+class JvmProcessHostileRelease : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::filesystem::copy(fixture() + "/4242", tree.file("4242"),
+                              std::filesystem::copy_options::recursive |
+                                  std::filesystem::copy_options::copy_symlinks);
+        std::filesystem::remove(release());
+    }
+    std::string release() const { return tree.file("4242/root/opt/jdk/release"); }
+    // inspect() must return promptly and without a version.
+    void expect_no_version() {
+        auto t0 = std::chrono::steady_clock::now();
+        for (bool fast : {false, true}) {
+            auto j = inspect(tree.path(), 4242, fast);
+            ASSERT_TRUE(j);
+            EXPECT_EQ(j->kind, Kind::hotspot);
+            EXPECT_EQ(j->jdk_version, "");
+        }
+        EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+    }
+    test::TempDir tree{"jw-hostile-release"};
+};
+
+TEST_F(JvmProcessHostileRelease, FifoIsNotOpened) {
+    ASSERT_EQ(mkfifo(release().c_str(), 0644), 0);
+    expect_no_version();  // an open() for reading would block here forever
+}
+
+TEST_F(JvmProcessHostileRelease, SymlinkToADeviceIsNotOpened) {
+    // Absolute: resolved inside the process's root, where there is no /dev/zero; and
+    // the host's device is never reached.
+    ASSERT_EQ(symlink("/dev/zero", release().c_str()), 0);
+    expect_no_version();
+    std::filesystem::remove(release());
+    ASSERT_EQ(symlink("../../../../../../../dev/zero", release().c_str()), 0);
+    expect_no_version();
+}
+
+TEST_F(JvmProcessHostileRelease, HugeSparseFileIsCapped) {
+    {
+        std::ofstream(release()) << "";
+    }
+    ASSERT_EQ(truncate(release().c_str(), off_t(200) << 30), 0);  // 200 GiB of zeros
+    std::ofstream(release(), std::ios::app) << "\nJAVA_VERSION=\"99\"\n";
+    expect_no_version();  // the version line lies beyond the cap
+}
+
+TEST_F(JvmProcessHostileRelease, SymlinkLoopFailsCleanly) {
+    ASSERT_EQ(symlink("release", release().c_str()), 0);
+    expect_no_version();
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "attach/protocol.h"
 #include "jvmwatch/attach.h"
 #include "userspace/cli/commands.h"
+#include "userspace/cli/printable.h"
 
 namespace jvmwatch::cli {
 
@@ -126,7 +127,7 @@ int cmd_attach(int argc, char** argv) {
 
     if (verbose)
         opt.on_log = [](std::string_view s) {
-            std::fprintf(stderr, "jvmwatch: %.*s\n", int(s.size()), s.data());
+            std::fprintf(stderr, "jvmwatch: %s\n", printable(s).c_str());
         };
     if (!json)
         opt.on_output = [](std::string_view s) {
@@ -142,6 +143,7 @@ int cmd_attach(int argc, char** argv) {
                             {"jvm_code", r.jvm_code ? nlohmann::json(*r.jvm_code) : nlohmann::json()},
                             {"agent_code", r.agent_code ? nlohmann::json(*r.agent_code) : nlohmann::json()},
                             {"output", r.output},
+                            {"output_truncated", r.output_truncated},
                             {"detail", r.detail},
                             {"protocol", r.protocol},
                             {"signalled", r.signalled},
@@ -151,7 +153,7 @@ int cmd_attach(int argc, char** argv) {
         std::printf("%s\n", s.c_str());
     }
     if (r.outcome != Outcome::ok && !r.detail.empty())
-        std::fprintf(stderr, "jvmwatch: %s\n", r.detail.c_str());
+        std::fprintf(stderr, "jvmwatch: %s\n", printable(r.detail).c_str());  // names a process
     return exit_code(r.outcome);
 }
 

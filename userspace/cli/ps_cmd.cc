@@ -1,4 +1,7 @@
 // `jvmwatch ps [--json]`: the JVMs on this host with pid, user, JDK and main class or jar.
+// Names come from other users' processes: plain output escapes control characters and
+// shows invalid UTF-8 as U+FFFD; JSON output replaces invalid UTF-8 the same way (as
+// the event stream does) instead of failing.
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -7,6 +10,7 @@
 
 #include "attach/jvm_process.h"
 #include "userspace/cli/commands.h"
+#include "userspace/cli/printable.h"
 
 namespace jvmwatch::cli {
 
@@ -48,15 +52,16 @@ int cmd_ps(int argc, char** argv) {
                            {"uid", j.euid}, {"kind", kind_name(j.kind)},
                            {"jdk", j.jdk_version}, {"java_home", j.java_home},
                            {"main", j.main}, {"exe", j.exe}});
-        std::printf("%s\n", arr.dump().c_str());
+        std::printf("%s\n",
+                    arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
         return kOk;
     }
     std::printf("%-8s %-12s %-10s %s\n", "PID", "USER", "JDK", "MAIN");
     for (auto& j : jvms) {
         std::string jdk = j.jdk_version.empty() ? "?" : j.jdk_version;
         if (j.kind == jvm::Kind::openj9) jdk += " (openj9)";
-        std::printf("%-8d %-12s %-10s %s\n", j.pid, j.user.c_str(), jdk.c_str(),
-                    j.main.empty() ? "?" : j.main.c_str());
+        std::printf("%-8d %-12s %-10s %s\n", j.pid, printable(j.user).c_str(),
+                    printable(jdk).c_str(), j.main.empty() ? "?" : printable(j.main).c_str());
     }
     return kOk;
 }
