@@ -251,7 +251,7 @@ Result Session::run() {
         p.on_output = opt_.on_output;
         p.max_output = opt_.max_output;
         if (opt_.on_log) p.log = [this](const std::string& s) { log(s); };
-        route_.set_socket(sock_.dir.get(), sock_.name, host_path_);
+        route_.set_socket(sock_.dir.get(), sock_.name, sock_.ino, host_path_);
         Conversation conv(route_.route(), std::move(p));
         ino_t tried_ino = sock_.ino;
         bool stale = false;

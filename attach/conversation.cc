@@ -20,6 +20,11 @@ Outcome Conversation::map_status(const io::Exchanged& x, const std::string& what
             r->detail = "permission denied connecting to " + route_.socket_path;
             return Outcome::permission_denied;
         case XStatus::untrusted_peer:
+            if (x.peer.known && x.peer.pid == route_.peer.pid &&
+                (x.peer.uid == route_.peer.uid || x.peer.uid == 0)) {
+                r->detail = route_.socket_path + " was replaced after it was checked; nothing sent";
+                return Outcome::untrusted_socket;
+            }
             r->detail = "the listener on " + route_.socket_path + " is not the JVM: it runs as uid " +
                         (x.peer.known ? std::to_string(x.peer.uid) : std::string("?")) +
                         " in pid " + (x.peer.known ? std::to_string(x.peer.pid) : std::string("?")) +

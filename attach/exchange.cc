@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -29,7 +30,7 @@ const char* describe(XStatus s) {
         case XStatus::io_error: return "socket error talking to the JVM";
         case XStatus::watch_fired: return "the target exited";
         case XStatus::child_failed: return "the attach helper process failed";
-        case XStatus::untrusted_peer: return "the listener is not the JVM (SO_PEERCRED)";
+        case XStatus::untrusted_peer: return "the listener is not the JVM (SO_PEERCRED, or the socket was replaced)";
         case XStatus::stopped: return "stopped reading (reply cap)";
     }
     return "?";
@@ -133,6 +134,12 @@ XStatus exchange_raw(const char* path, const Peer& peer, const char* req, size_t
     if (peer.check && ((cred.uid != peer.uid && cred.uid != 0) ||
                        (peer.pid > 0 && cred.pid > 0 && cred.pid != peer.pid)))
         return XStatus::untrusted_peer;
+    // The name still leads to the inode that was checked (a swap would also need the
+    // target's uid and its pid behind the new socket: both checked above).
+    if (peer.check && peer.ino) {
+        struct stat st;
+        if (lstat(path, &st) != 0 || st.st_ino != peer.ino) return XStatus::untrusted_peer;
+    }
     size_t off = 0;
     while (off < len) {
         ssize_t n = send(s.fd, req + off, len - off, MSG_NOSIGNAL);

@@ -46,6 +46,7 @@ struct Peer {
     bool check = false;
     uid_t uid = 0;    // the listener must run as this uid, or as root
     pid_t pid = 0;    // ... in this process (host pid; 0 = not checked)
+    ino_t ino = 0;    // the name connected to is still this checked inode (0 = not checked)
 };
 
 // What the listener turned out to be (filled once connected).

@@ -39,8 +39,10 @@ void RouteBuilder::build(const std::string& proc_root, const jvm::JvmProcess& t)
     route_.peer.pid = t.pid;
 }
 
-void RouteBuilder::set_socket(int dir_fd, const std::string& name, const std::string& shown_path) {
+void RouteBuilder::set_socket(int dir_fd, const std::string& name, ino_t ino,
+                              const std::string& shown_path) {
     route_.dir_fd = dir_fd;
+    route_.peer.ino = ino;
     route_.socket_name = name;
     route_.socket_path = shown_path;
 }

@@ -19,7 +19,7 @@ public:
     void build(const std::string& proc_root, const jvm::JvmProcess& target);
     // The socket to connect to: its directory's O_PATH fd (borrowed), its name there,
     // and its name for messages.
-    void set_socket(int dir_fd, const std::string& name, const std::string& shown_path);
+    void set_socket(int dir_fd, const std::string& name, ino_t ino, const std::string& shown_path);
     const io::Route& route() const { return route_; }
 private:
     io::Route route_;

@@ -316,10 +316,16 @@ TEST(AttachListenerSim, ListenerMustBeTheTarget) {
     EXPECT_EQ(reqs[0], "") << "nothing was sent to the wrong listener";
 }
 
-TEST(AttachListenerSim, ForkedChildAsAnotherUserConnectsThroughTheFd) {
+TEST(AttachListenerSim, ForkedChildAsAnotherUserConnectsThroughTheDirectoryFd) {
     JW_REQUIRE_ROOT();
-    Harness h;  // its directory is root's, mode 0700: nobody cannot walk the path
+    // The socket's directory is sticky and world-writable like a /tmp, but the path to it
+    // runs through root's 0700 directory: nobody cannot walk it.
+    Harness h;
     ASSERT_EQ(chmod(h.dir.path().c_str(), 0700), 0);
+    std::string tmp = h.dir.file("tmp");
+    ASSERT_EQ(mkdir(tmp.c_str(), 01777), 0);
+    ASSERT_EQ(chmod(tmp.c_str(), 01777), 0);
+    h.route.socket_path = tmp + "/.java_pid1";
     FakeListener l(h.route.socket_path, {{Mode::answer, "0\nvia fd\n"}, {Mode::answer, "0\n"}});
     ASSERT_EQ(chown(h.route.socket_path.c_str(), 65534, 65534), 0);
     ASSERT_EQ(chmod(h.route.socket_path.c_str(), 0600), 0);
@@ -333,15 +339,45 @@ TEST(AttachListenerSim, ForkedChildAsAnotherUserConnectsThroughTheFd) {
         ASSERT_TRUE(Conversation(h.route, h.params()).talk({"properties", {}}, &r, &stale));
         EXPECT_EQ(r.outcome, Outcome::permission_denied) << "by path: " << r.detail;
     }
-    int fd = open(h.route.socket_path.c_str(), O_PATH | O_CLOEXEC);
-    ASSERT_GE(fd, 0);
-    h.route.socket_fd = fd;
+    int dir = open(tmp.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(dir, 0);
+    struct stat st;
+    ASSERT_EQ(stat(h.route.socket_path.c_str(), &st), 0);
+    h.route.dir_fd = dir;
+    h.route.socket_name = ".java_pid1";
+    h.route.peer.ino = st.st_ino;
+    EXPECT_EQ(h.route.connect_path(), "/proc/self/fd/" + std::to_string(dir) + "/.java_pid1")
+        << "observers recognise attaches by the .java_pid name";
     Result r;
     bool stale = false;
     ASSERT_TRUE(Conversation(h.route, h.params()).talk({"properties", {}}, &r, &stale));
-    close(fd);
+    close(dir);
     EXPECT_EQ(r.outcome, Outcome::ok) << r.detail;
     EXPECT_EQ(h.streamed, "via fd\n");
+}
+
+TEST(AttachListenerSim, ASocketOtherThanTheCheckedInodeGetsNothing) {
+    Harness h;
+    FakeListener l(h.route.socket_path, {{Mode::answer, "0\nnot this one\n"},
+                                         {Mode::answer, "0\nok\n"}});
+    struct stat st;
+    ASSERT_EQ(stat(h.route.socket_path.c_str(), &st), 0);
+    // The listener is the expected process, but the name now leads to another inode
+    // than the one checked (as if the socket had been replaced in between).
+    h.route.peer = {true, geteuid(), getpid(), st.st_ino + 1};
+    Result r;
+    bool stale = false;
+    ASSERT_TRUE(Conversation(h.route, h.params()).talk({"properties", {}}, &r, &stale));
+    EXPECT_EQ(r.outcome, Outcome::untrusted_socket) << r.detail;
+    EXPECT_NE(r.detail.find("replaced after it was checked"), std::string::npos) << r.detail;
+    EXPECT_TRUE(h.streamed.empty());
+    h.route.peer.ino = st.st_ino;  // the checked inode: talks
+    Result r2;
+    ASSERT_TRUE(Conversation(h.route, h.params()).talk({"properties", {}}, &r2, &stale));
+    EXPECT_EQ(r2.outcome, Outcome::ok) << r2.detail;
+    auto reqs = l.requests();
+    ASSERT_EQ(reqs.size(), 2u);
+    EXPECT_EQ(reqs[0], "") << "nothing was sent to the replaced socket";
 }
 
 }  // namespace
