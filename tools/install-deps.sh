@@ -10,6 +10,7 @@ packages=(
   libsystemd-dev libgtest-dev
   # tests: real JVMs, agents, peers
   openjdk-17-jdk-headless libjavassist-java jattach util-linux procps
+  systemd  # systemd-analyze verify of the unit
   # benchmarks
   hyperfine
 )

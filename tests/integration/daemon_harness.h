@@ -36,11 +36,13 @@ inline const audit::JsonSchema& stream_schema() {
 
 class Jvmwatchd {
 public:
-    explicit Jvmwatchd(std::vector<std::string> extra_args = {}) {
+    explicit Jvmwatchd(std::vector<std::string> extra_args = {},
+                       std::vector<std::string> env_extra = {}) {
         log_ = dir_.file("audit.log");
         Child::Spec s;
         s.argv = {bin_path("jvmwatchd"), "--audit-log", log_};
         for (auto& a : extra_args) s.argv.push_back(a);
+        s.env_extra = std::move(env_extra);
         child_ = std::make_unique<Child>(s);
     }
     ~Jvmwatchd() { stop(); }

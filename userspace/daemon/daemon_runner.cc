@@ -1,7 +1,6 @@
 #include "userspace/daemon/daemon_runner.h"
 
 #include <signal.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,6 +17,7 @@
 #include "userspace/daemon/daemon_hooks.h"
 #include "userspace/daemon/event_processor.h"
 #include "userspace/daemon/raw_event_json.h"
+#include "userspace/daemon/systemd_notifier.h"
 #include "userspace/observer/observer.h"
 
 namespace jvmwatch::daemon {
@@ -38,6 +38,15 @@ audit::SinkOptions sink_options(const DaemonConfig& c) {
     o.fsync_every_events = c.audit.fsync_every_events;
     o.fsync_interval_ms = c.audit.fsync_interval_ms;
     return o;
+}
+
+// The service manager's STATUS= line, from a stats event.
+std::string status_line(const nlohmann::json& stats) {
+    uint64_t lost = 0;
+    for (const auto& [k, v] : stats["drops"].items()) lost += v.get<uint64_t>();
+    return "watching " + std::to_string(stats["tables"]["jvms"].get<uint64_t>()) + " JVM(s); " +
+           std::to_string(stats["userspace"]["attach_records"].get<uint64_t>()) +
+           " attach record(s); " + std::to_string(lost) + " event(s) lost";
 }
 
 KernelCounters kernel_counters(const observer::Observer& obs) {
@@ -185,7 +194,11 @@ int run_daemon(const RunOptions& opts) {
                {"hooks", hooks_json},
                {"jvms_running", running}});
     sink.flush();
-    sd_notify(0, "READY=1");
+    SystemdNotifier notifier;
+    notifier.ready("watching " + std::to_string(running) + " JVM(s) found at start");
+    if (notifier.watchdog_interval().count() > 0)
+        spdlog::info("systemd watchdog: {} ms, pinged while the event path runs",
+                     notifier.watchdog_interval().count() / 1000);
     spdlog::info("watching: {} JVM(s) already running; audit stream to {}", running,
                  cfg.audit.log.empty() ? "stdout" : cfg.audit.log);
 
@@ -204,6 +217,7 @@ int run_daemon(const RunOptions& opts) {
             break;
         }
         if (sig == SIGHUP) {
+            notifier.reloading();
             if (opts.config_path.empty()) {
                 spdlog::info("SIGHUP: running with the embedded default config; nothing to reload");
                 sink.emit({{"type", "daemon.reload"}, {"ok", true}, {"config", opts.config_source}});
@@ -221,15 +235,21 @@ int run_daemon(const RunOptions& opts) {
                     sink.emit({{"type", "daemon.reload"}, {"ok", true}, {"config", opts.config_source}});
                 }
             }
+            notifier.reloaded("configuration " + opts.config_source + " in effect");
         }
         proc.tick(mono_now());
         if (cfg.audit.stats_interval_s && std::chrono::steady_clock::now() >= next_stats) {
             next_stats += std::chrono::seconds(cfg.audit.stats_interval_s);
-            sink.emit(proc.stats_event(kernel_counters(*obs), sink.dropped(), false, uptime(), sink.write_lost()));
+            auto stats = proc.stats_event(kernel_counters(*obs), sink.dropped(), false, uptime(),
+                                          sink.write_lost());
+            notifier.status(status_line(stats));
+            sink.emit(std::move(stats));
         }
+        // After tick(): a main loop stuck in the processor's lock stops the pings too.
+        notifier.tick(obs->heartbeat(), std::chrono::steady_clock::now());
     }
 
-    sd_notify(0, "STOPPING=1");
+    notifier.stopping("stopping (" + stop_reason + ")");
     spdlog::info("stopping ({})", stop_reason);
     obs->stop();                 // drains the ring buffer, detaches the programs
     proc.stop_enrichment();      // bounded: workers stuck in a read are left behind

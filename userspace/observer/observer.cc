@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -112,6 +113,7 @@ struct Observer::Impl {
     std::atomic<bool> stopping{false};
     std::atomic<uint64_t> received{0};
     std::atomic<uint64_t> malformed{0};
+    std::atomic<uint64_t> passes{0};   // consumer loop passes: the event path's heartbeat
     std::mutex stop_mu;
     bool started = false;
     bool stopped = false;
@@ -133,6 +135,7 @@ struct Observer::Impl {
 
     void run() {
         while (!stopping.load(std::memory_order_acquire)) {
+            passes.fetch_add(1, std::memory_order_relaxed);
             int n = ring_buffer__poll(rb.get(), 100);
             if (n < 0 && n != -EINTR) {
                 log("ring buffer poll failed: " + errstr(n));
@@ -287,7 +290,11 @@ bool Observer::start(EventCallback cb, std::string* error) {
     }
     impl_->cb = std::move(cb);
     try {
-        impl_->consumer = std::thread([this] { impl_->run(); });
+        impl_->consumer = std::thread([this] {
+            // Named so an operator (and the watchdog test) can find the event path.
+            pthread_setname_np(pthread_self(), "jw-events");
+            impl_->run();
+        });
     } catch (const std::system_error& e) {
         if (error) *error = std::string("starting the consumer thread: ") + e.what();
         return false;
@@ -306,6 +313,8 @@ void Observer::stop() {
     impl_->stopping.store(true, std::memory_order_release);
     if (impl_->consumer.joinable()) impl_->consumer.join();
 }
+
+uint64_t Observer::heartbeat() const { return impl_->passes.load(std::memory_order_relaxed); }
 
 Stats Observer::stats() const {
     Stats st;

@@ -106,6 +106,9 @@ public:
     void stop();
 
     Stats stats() const;
+    // Advances on every pass of the consumer loop (at least every 100 ms while it runs):
+    // a value that stops moving means the event path is stuck.
+    uint64_t heartbeat() const;
 
     // The kernel reports the exit of tracked thread groups only.  The kernel tracks JVMs
     // itself (a "VM Thread" rename, an exec of .../java); userspace adds attachers and
