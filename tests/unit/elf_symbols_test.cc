@@ -554,6 +554,25 @@ TEST(JdkProbeSymbols, EveryInstalledJdkMatchesReadelf) {
     if (!have25) std::cout << "  (no JDK 25 in /usr/lib/jvm: its checks skipped)\n";
 }
 
+// A JDK whose libjvm was stripped (as some distributions ship it): no probe, said so.
+TEST(JdkProbeSymbols, AStrippedLibjvmHasNoProbesAndSaysSo) {
+    auto jdks = installed_jdks();
+    ASSERT_FALSE(jdks.empty());
+    test::TempDir dir("jw-elf", "/var/tmp");
+    auto copy = dir.file("libjvm.so");
+    std::string out;
+    ASSERT_EQ(test::run_command({"strip", "--strip-all", "-o", copy, jdks[0].home + "/lib/server/libjvm.so"}, &out), 0) << out;
+    auto fd = open_library(copy);
+    auto lib = resolve_probes(fd.get(), JdkLibrary::libjvm);
+    ASSERT_TRUE(lib.error.empty()) << lib.error;
+    EXPECT_FALSE(lib.has_symtab);
+    EXPECT_TRUE(lib.has_dynsym);
+    EXPECT_TRUE(lib.sites.empty());
+    auto line = lib.summary(jdks[0].version);
+    EXPECT_NE(line.find("): no probe symbols; missing read_request, op_load_agent,"), std::string::npos) << line;
+    EXPECT_NE(line.find("; no .symtab (stripped)"), std::string::npos) << line;
+}
+
 // Thousands of libjvm's functions looked up at once: found exactly when readelf says the
 // name is one function in an executable segment, at readelf's offset; ambiguous exactly
 // when readelf lists it at several addresses.
