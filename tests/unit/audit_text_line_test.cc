@@ -239,7 +239,8 @@ TEST(AuditTextLine, TimeOfDayLocalOrUtc) {
 
 TEST(AuditTextLine, HostileStringsCannotForgeLinesOrSendEscapes) {
     auto events = one_of_each_type();
-    const std::string hostile = "x\n14:31:58.481 attach  root[1] FORGED\r\x1b[2J\x1b]0;title\x07\xC2\x9B" "31m\xFF\xC3(";
+    const std::string hostile = "x\n14:31:58.481 attach  root[1] FORGED\r\x1b[2J\x1b]0;title\x07\xC2\x9B" "31m\xFF\xC3("
+                                "\xE2\x80\xAE" "reversed\xE2\x80\xA8" "sep\xE2\x81\xA6" "iso";
     json ev = events["attach"];
     ev["attacher"]["comm"] = hostile;
     ev["attacher"]["user"] = hostile;
@@ -256,6 +257,12 @@ TEST(AuditTextLine, HostileStringsCannotForgeLinesOrSendEscapes) {
     EXPECT_NE(line.find("\\x1b[2J"), std::string::npos) << line;
     EXPECT_NE(line.find("\\u009b"), std::string::npos) << line;
     EXPECT_NE(line.find("\xEF\xBF\xBD"), std::string::npos) << "invalid UTF-8 shows as U+FFFD: " << line;
+    for (const char* reorder : {"\xE2\x80\xAE", "\xE2\x80\xA8", "\xE2\x81\xA6"})
+        EXPECT_EQ(line.find(reorder), std::string::npos) << "bidi override or line separator kept: " << line;
+    json short_one = events["attach"];
+    short_one["attacher"]["comm"] = "\xE2\x80\xAE" "rev\xE2\x80\xA8" "sep\xE2\x81\xA6" "iso";
+    EXPECT_NE(to_text_line(short_one, kUtc).find(" \\u202erev\\u2028sep\\u2066iso[3491] root -> "),
+              std::string::npos) << to_text_line(short_one, kUtc);
 
     // Every string field of every type, and the type itself.
     for (auto [type, e] : events) {

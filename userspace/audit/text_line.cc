@@ -28,6 +28,22 @@ constexpr size_t kPathCap = 120;     // config, agent and log paths
 constexpr size_t kWordCap = 40;      // enum-like words (reasons, outcomes, rule names)
 constexpr size_t kTypeWidth = 14;    // the type column
 
+// printable() keeps every valid non-control character; a line for a terminal also
+// escapes those that move or reorder text: U+2028/2029 (line/paragraph separator), the
+// bidi embeddings and overrides U+202A..202E and isolates U+2066..2069 (a hostile name
+// could otherwise make a line read differently from what it holds).
+std::string reorder_escaped(std::string piece) {
+    if (piece.size() != 3 || static_cast<unsigned char>(piece[0]) != 0xE2) return piece;
+    unsigned b1 = static_cast<unsigned char>(piece[1]), b2 = static_cast<unsigned char>(piece[2]);
+    unsigned cp = 0x2000 + ((b1 & 0x3F) << 6) + (b2 & 0x3F);
+    if ((cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069)) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", cp);
+        return buf;
+    }
+    return piece;
+}
+
 // `s` escaped by cli::printable, cut to `cap` bytes (ending in "…" when cut).  Escapes
 // one character at a time, so a cut never splits an escape or a character, and a huge
 // string costs only what is shown.
@@ -40,7 +56,7 @@ std::string bounded(std::string_view s, size_t cap) {
         // for this piece as for the whole string.
         size_t n = 1;
         while (n < 4 && i + n < s.size() && (static_cast<unsigned char>(s[i + n]) & 0xC0) == 0x80) ++n;
-        std::string piece = cli::printable(s.substr(i, n));
+        std::string piece = reorder_escaped(cli::printable(s.substr(i, n)));
         if (out.size() + piece.size() > cap) {
             out.resize(keep);
             out += kEllipsis;
