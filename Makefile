@@ -3,7 +3,8 @@
 #   make deps    install the Debian packages the build and the tests need (apt-get)
 #   make         build build/bin/jvmwatch, build/bin/jvmwatchd and the tests
 #   make test    deps + build + every test (root tests run when root; see tests/README.md)
-#   make run     deps + build + the main job (jvmwatchd with its embedded default config)
+#   make run     deps + build + the main job (jvmwatchd with its embedded default config;
+#                one text line per event on a terminal, JSON Lines into a pipe)
 #   make bench   the benchmarks in bench/ (not part of `make test`)
 #   make fuzz    each libFuzzer target (tests/fuzz) for FUZZ_SECONDS (default 180) with ASan+UBSan
 #   make fuzz-smoke  each fuzz target for a few seconds on its committed corpus (part of `make test`)
