@@ -3,7 +3,8 @@
 #   make deps    install the Debian packages the build and the tests need (apt-get)
 #   make         build build/bin/jvmwatch, build/bin/jvmwatchd and the tests
 #   make test    deps + build + every test (root tests run when root; see tests/README.md)
-#   make run     deps + build + the main job (jvmwatchd with its embedded default config)
+#   make run     deps + build + the main job (jvmwatchd with its embedded default config;
+#                one text line per event on a terminal, JSON Lines into a pipe)
 #   make bench   the benchmarks in bench/ (not part of `make test`)
 #   make fuzz    each libFuzzer target (tests/fuzz) for FUZZ_SECONDS (default 180) with ASan+UBSan
 #   make fuzz-smoke  each fuzz target for a few seconds on its committed corpus (part of `make test`)
@@ -53,6 +54,24 @@ CORE_OBJS   := $(call obj,$(CORE_SRCS))
 UNIT_OBJS   := $(call obj,$(UNIT_SRCS))
 INTEG_OBJS  := $(call obj,$(INTEG_SRCS))
 SKELS       := $(patsubst bpf/%.bpf.c,$(BUILD)/gen/%.skel.h,$(BPF_SRCS))
+
+# ---- version (VERSION, userspace/common/build_info.cc) -------------------------
+# The version is the VERSION file; the commit is `git describe --always --dirty` when the
+# tree is a git checkout (nothing otherwise).  Both reach build_info.cc alone as -D flags;
+# the stamp changes whenever either does, so only that file is recompiled.
+VERSION_STRING := $(strip $(file <VERSION))
+ifeq ($(shell printf '%s' '$(VERSION_STRING)' | grep -Ex '[0-9A-Za-z.+~-]{1,64}'),)
+  $(error VERSION must hold one version such as 0.1.0 (letters, digits, . + ~ -), not '$(VERSION_STRING)')
+endif
+GIT_COMMIT := $(if $(wildcard .git),$(shell git describe --always --dirty 2>/dev/null | grep -Ex '[0-9A-Za-z._+~-]{1,80}'))
+BUILD_INFO_DEFS := -DJVMWATCH_VERSION='"$(VERSION_STRING)"' -DJVMWATCH_GIT_COMMIT='"$(GIT_COMMIT)"'
+BUILD_INFO_OBJ  := $(BUILD)/obj/userspace/common/build_info.o
+$(BUILD_INFO_OBJ): CPPFLAGS += $(BUILD_INFO_DEFS)
+$(BUILD_INFO_OBJ): $(BUILD)/gen/build_info.stamp
+$(BUILD)/gen/build_info.stamp: FORCE | $(BUILD)/gen
+	@printf '%s %s\n' '$(VERSION_STRING)' '$(GIT_COMMIT)' | cmp -s - $@ || \
+	  printf '%s %s\n' '$(VERSION_STRING)' '$(GIT_COMMIT)' > $@
+FORCE:
 
 LIB_ATTACH := $(BUILD)/lib/libjvmwatch_attach.a
 LIB_CORE   := $(BUILD)/lib/libjvmwatch_core.a
@@ -242,9 +261,12 @@ unit-test: all
 integration-test: all
 	$(BUILD)/bin/integration_tests
 
+# Human one-line events on a terminal, JSON Lines into a pipe or file (RUN_ARGS come last
+# and may say otherwise).
 run: deps
 	$(MAKE) all
-	$(BUILD)/bin/jvmwatchd $(RUN_ARGS)
+	@if [ -t 1 ]; then output=text; else output=json; fi; \
+	  set -x; exec $(BUILD)/bin/jvmwatchd --output $$output $(RUN_ARGS)
 
 bench: all
 	bench/run-all.sh

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "userspace/audit/json_line.h"
+#include "userspace/audit/text_line.h"
 #include "userspace/audit/wall_clock.h"
 
 namespace jvmwatch::audit {
@@ -61,6 +62,8 @@ void AsyncEventSink::run() {
     using clock = std::chrono::steady_clock;
     unsigned unsynced = 0;
     clock::time_point first_unsynced{};
+    // Formatting happens here, off the producers' path, like the JSON serialisation.
+    const bool text = opts_.stdout_format == OutputFormat::text && file_.is_stdout();
     std::unique_lock<std::mutex> lk(mu_);
     for (;;) {
         auto interval = std::chrono::milliseconds(opts_.fsync_interval_ms ? opts_.fsync_interval_ms : 1000);
@@ -76,7 +79,7 @@ void AsyncEventSink::run() {
 
         std::string out;
         for (auto& ev : batch) {
-            out += to_json_line(ev);
+            out += text ? to_text_line(ev) : to_json_line(ev);
             out += '\n';
         }
         std::string err;

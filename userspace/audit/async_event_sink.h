@@ -1,5 +1,6 @@
 // The daemon's EventSink: emit() stamps the envelope (schema version, sequence number,
-// time, host) and queues the event; a writer thread serialises, writes and fsyncs.
+// time, host) and queues the event; a writer thread serialises (JSON Lines, or the text
+// form of text_line.h on stdout when asked), writes and fsyncs.
 // emit() never waits for the output: when the bounded queue is full the event is
 // dropped and counted (dropped(), reported in the next stats event; the sequence
 // number gap shows where).  Control events (daemon.*, stats) get a small reserve so the
@@ -21,6 +22,9 @@ namespace jvmwatch::audit {
 // Version of the event schema (docs/events.schema.json); bumped on incompatible change.
 constexpr int kSchemaVersion = 1;
 
+// The stream's form on stdout.  A file always gets JSON Lines (the audit record).
+enum class OutputFormat { json, text };
+
 struct SinkOptions {
     LogFileOptions file;
     size_t queue_capacity = 65536;
@@ -29,6 +33,7 @@ struct SinkOptions {
     unsigned fsync_every_events = 1000;
     unsigned fsync_interval_ms = 1000;
     std::string host;                   // "" = gethostname()
+    OutputFormat stdout_format = OutputFormat::json;
 };
 
 class AsyncEventSink : public EventSink {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "userspace/cli/commands.h"
+#include "userspace/common/build_info.h"
 
 namespace {
 
@@ -15,6 +16,10 @@ void usage(FILE* out) {
                  "  attach PID OP [ARGS...]   attach to a HotSpot JVM and run OP (jattach-compatible)\n"
                  "  ps                        list the JVMs on this host\n"
                  "  doctor                    kernel features and the BPF hook chosen per event kind\n"
+                 "\n"
+                 "Options:\n"
+                 "  -h, --help                this help\n"
+                 "  --version                 print `jvmwatch VERSION` (and the git commit it was built from)\n"
                  "\n"
                  "Run `jvmwatch COMMAND --help` for a command's options.  Exit codes: README.md.\n");
 }
@@ -30,6 +35,10 @@ int main(int argc, char** argv) {
     std::string cmd = argv[1];
     if (cmd == "-h" || cmd == "--help" || cmd == "help") {
         usage(stdout);
+        return kOk;
+    }
+    if (cmd == "--version") {
+        std::printf("%s\n", jvmwatch::version_line("jvmwatch").c_str());
         return kOk;
     }
     // Subcommands see argv starting at their own name.

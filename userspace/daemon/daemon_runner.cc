@@ -14,6 +14,7 @@
 #include "userspace/audit/async_event_sink.h"
 #include "userspace/audit/own_file.h"
 #include "userspace/audit/wall_clock.h"
+#include "userspace/common/build_info.h"
 #include "userspace/daemon/daemon_hooks.h"
 #include "userspace/daemon/event_processor.h"
 #include "userspace/daemon/raw_event_json.h"
@@ -24,13 +25,13 @@ namespace jvmwatch::daemon {
 
 namespace {
 
-constexpr const char* kVersion = "0.1.0";
 constexpr long kTickMs = 100;   // timer resolution for correlation timeouts and stats
 
 uint64_t mono_now() { return static_cast<uint64_t>(audit::monotonic_now_ns()); }
 
-audit::SinkOptions sink_options(const DaemonConfig& c) {
+audit::SinkOptions sink_options(const DaemonConfig& c, audit::OutputFormat output) {
     audit::SinkOptions o;
+    o.stdout_format = output;
     o.file.path = c.audit.log;
     o.file.rotate_bytes = c.audit.rotate_bytes;
     o.file.rotate_keep = c.audit.rotate_keep;
@@ -88,7 +89,7 @@ int run_daemon(const RunOptions& opts) {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     };
 
-    audit::AsyncEventSink sink(sink_options(cfg));
+    audit::AsyncEventSink sink(sink_options(cfg, opts.output));
     std::string err;
     if (!sink.start(&err)) {
         spdlog::error("{}", err);
@@ -186,7 +187,7 @@ int run_daemon(const RunOptions& opts) {
     nlohmann::json hooks_json = nlohmann::json::object();
     for (const auto& h : obs->hooks()) hooks_json[std::string(observer::to_string(h.kind))] = h.hook;
     sink.emit({{"type", "daemon.start"},
-               {"version", kVersion},
+               {"version", std::string(build_version())},
                {"pid", getpid()},
                {"deep", cfg.observer.deep},
                {"config", opts.config_source},

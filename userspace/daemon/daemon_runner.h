@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "userspace/audit/async_event_sink.h"
 #include "userspace/daemon/daemon_config.h"
 
 namespace jvmwatch::daemon {
@@ -24,6 +25,8 @@ struct RunOptions {
     // Debug: also append every raw observer event as JSON (raw_event_json.h) to this file.
     // Written on the consumer thread: for recording fixtures, not for production.
     std::string record_raw;
+    // --output: the stream's form on stdout (a file named by audit.log stays JSON).
+    audit::OutputFormat output = audit::OutputFormat::json;
 };
 
 // Runs until SIGTERM/SIGINT.  The caller must have blocked SIGTERM, SIGINT and SIGHUP in

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include "userspace/cli/printable.h"
+#include "userspace/common/build_info.h"
 #include "userspace/daemon/daemon_config.h"
 #include "userspace/daemon/daemon_hooks.h"
 #include "userspace/daemon/daemon_runner.h"
@@ -17,15 +19,20 @@ int main(int argc, char** argv) {
     spdlog::set_default_logger(spdlog::stderr_color_mt("jvmwatchd"));
     spdlog::set_pattern("jvmwatchd: %^%l%$: %v");
 
-    cxxopts::Options cli("jvmwatchd", "Watches JVMs with eBPF and writes an audit stream (JSON Lines).");
+    cxxopts::Options cli("jvmwatchd", "Watches JVMs with eBPF and writes an audit stream (JSON Lines, "
+                                      "or one text line per event with --output text).");
     cli.add_options()
         ("config", "YAML config file (default: the embedded config)", cxxopts::value<std::string>())
         ("deep", "deep mode: trigger files and attach request/reply bytes (slows syscalls)")
         ("audit-log", "append the stream to this file instead of stdout", cxxopts::value<std::string>())
+        ("output", "form of the stream on stdout: json (JSON Lines, the default) or text (one short "
+                   "line per event, for people); a file named by --audit-log/audit.log is always JSON",
+         cxxopts::value<std::string>())
         ("stats-interval", "seconds between stats events (overrides the config)", cxxopts::value<unsigned>())
         ("record-raw", "debug: also append raw kernel events as JSON lines to FILE", cxxopts::value<std::string>())
         ("print-default-config", "print the embedded default config and exit")
         ("v,verbose", "debug logging")
+        ("version", "print `jvmwatchd VERSION` (and the git commit it was built from) and exit")
         ("h,help", "this help");
     cxxopts::ParseResult args;
     try {
@@ -39,6 +46,21 @@ int main(int argc, char** argv) {
         std::cout << cli.help() << "\nExit codes: 0 stopped by SIGTERM/SIGINT, 2 bad command line, "
                                    "13 bad config / BPF unavailable / audit log unwritable.\n";
         return kDaemonOk;
+    }
+    if (args.count("version")) {
+        std::cout << jvmwatch::version_line("jvmwatchd") << "\n";
+        return kDaemonOk;
+    }
+    auto output = jvmwatch::audit::OutputFormat::json;
+    if (args.count("output")) {
+        std::string o = args["output"].as<std::string>();
+        if (o == "text") {
+            output = jvmwatch::audit::OutputFormat::text;
+        } else if (o != "json") {
+            std::fprintf(stderr, "jvmwatchd: --output: expected json or text, not '%s' (see --help)\n",
+                         jvmwatch::cli::printable(o).c_str());
+            return kDaemonUsage;
+        }
     }
     if (args.count("print-default-config")) {
         std::cout << kDefaultConfigYaml;
@@ -67,6 +89,10 @@ int main(int argc, char** argv) {
     if (args.count("audit-log")) cfg->audit.log = args["audit-log"].as<std::string>();
     if (args.count("stats-interval")) cfg->audit.stats_interval_s = args["stats-interval"].as<unsigned>();
     if (args.count("record-raw")) ro.record_raw = args["record-raw"].as<std::string>();
+    ro.output = output;
+    if (output == jvmwatch::audit::OutputFormat::text && !cfg->audit.log.empty() && cfg->audit.log != "-")
+        spdlog::warn("--output text applies to stdout; the audit log {} stays JSON Lines",
+                     jvmwatch::cli::printable(cfg->audit.log));
     ro.config = std::move(*cfg);
 
     block_daemon_signals();   // before any thread starts, so only sigtimedwait sees them
