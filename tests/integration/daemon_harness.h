@@ -60,6 +60,8 @@ public:
         std::vector<nlohmann::json> out;
         size_t n = 0;
         while (std::getline(in, line)) {
+            // A last line without its newline is still being written: read it next time.
+            if (in.eof()) break;
             if (line.empty()) continue;
             auto j = nlohmann::json::parse(line, nullptr, false);
             EXPECT_FALSE(j.is_discarded()) << "not JSON: " << line;
