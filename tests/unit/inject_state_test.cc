@@ -67,6 +67,19 @@ TEST(InjectState, RefusesWorldWritableStateDir) {
 
 // Lines of the wrong shape (another writer, a disk error, an old format) are skipped and
 // counted, never a crash; the good records around them still count.
+TEST(InjectState, AStateDirMadeTooClosedIsOpenedForSearch) {
+    // systemd's StateDirectoryMode=0700 (or an admin's mkdir) must not hide the agent
+    // store from the JVMs' users.
+    TempDir d("jw-state");
+    std::string dir = d.file("s"), err;
+    ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+    auto s = StateStore::open(dir, "/proc", &err);
+    ASSERT_TRUE(s) << err;
+    struct stat st;
+    ASSERT_EQ(stat(dir.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0711u);
+}
+
 TEST(InjectState, MalformedLinesAreSkippedAndCounted) {
     TempDir d("jw-state");
     std::string dir = d.file("s"), err;

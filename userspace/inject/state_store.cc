@@ -161,6 +161,12 @@ std::unique_ptr<StateStore> StateStore::open(const std::string& dir, const std::
     }
     safefs::UniqueFd dfd = safefs::reopen_for_read(dpath.get(), &f);
     if (!dfd) { *error = "state_dir " + f.why; return nullptr; }
+    // A directory made by someone else's rule (systemd's StateDirectoryMode=0700, an
+    // admin's mkdir) would hide the agent store from the JVMs' users: search for all.
+    if ((st.st_mode & 0711) != 0711 && fchmod(dfd.get(), (st.st_mode & 07777) | 0711) != 0) {
+        *error = sys_error("state_dir " + dir + ": chmod 0711");
+        return nullptr;
+    }
     s->dir_fd_ = dfd.release();
 
     // The journal: a regular file of ours, 0600, never a link, read with a cap.
