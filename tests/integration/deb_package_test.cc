@@ -405,6 +405,14 @@ TEST(DebPackage, InstallRunSeeAJvmScrapeAndPurgeLeavesNothing) {
             << "event does not match the schema: " << e.dump() << "\n" << ::testing::PrintToString(errors);
     }
 
+    // The config is a conffile: an admin's edit survives a reinstall (the upgrade path of
+    // the maintainer scripts), and the purge below still removes it.
+    std::string edited = default_config + "# edited by the admin\n";
+    std::ofstream("/etc/jvmwatch/jvmwatchd.yaml", std::ios::trunc) << edited;
+    ASSERT_EQ(apt_get({"install", "--reinstall", deb}, &out), 0) << out;
+    EXPECT_EQ(dpkg_status(), "ii");
+    EXPECT_EQ(read_file("/etc/jvmwatch/jvmwatchd.yaml"), edited) << out;
+
     // Purge: no dpkg record, no file, no directory the package, its scripts or its
     // daemon made (the audit log just written included).
     guard.armed = false;
