@@ -298,7 +298,7 @@ TEST(DebPackage, InstallRunSeeAJvmScrapeAndPurgeLeavesNothing) {
         std::string built;
         ASSERT_EQ(run_command({installed, "--version"}, &out), 0) << out;
         ASSERT_EQ(run_command({bin_path(bin), "--version"}, &built), 0);
-        EXPECT_EQ(out, built) << installed << " is not the build's " << bin;
+        EXPECT_EQ(out, built) << installed << " is not the build's " << bin << " (a stale package: make deb)";
         EXPECT_EQ(out.rfind(bin + " " + version, 0), 0u) << out;
         // Stripped in the package; the build tree keeps its symbols.
         EXPECT_TRUE(has_section(bin_path(bin), ".symtab")) << bin_path(bin);
