@@ -8,7 +8,10 @@ set -euo pipefail
 
 build=${1:-build}
 top=$(pwd)
-[ -f VERSION ] && [ -d packaging/deb ] || { echo "build-deb.sh: run it from the repository top" >&2; exit 2; }
+if [ ! -f VERSION ] || [ ! -d packaging/deb ]; then
+    echo "build-deb.sh: run it from the repository top" >&2
+    exit 2
+fi
 for b in jvmwatch jvmwatchd; do
     [ -x "$build/bin/$b" ] || { echo "build-deb.sh: $build/bin/$b is missing (make all)" >&2; exit 2; }
 done

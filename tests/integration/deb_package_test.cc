@@ -358,6 +358,13 @@ TEST(DebPackage, InstallRunSeeAJvmScrapeAndPurgeLeavesNothing) {
         spec.argv.push_back("--metrics-listen");
         spec.argv.push_back("127.0.0.1:" + std::to_string(port));
     }
+    // The local API's socket in a private directory when the daemon has one (wp-api): the
+    // default /run/jvmwatch/api.sock may belong to a daemon already running here.
+    TempDir api_dir("jw-deb-api");
+    if (help.find("--api-socket") != std::string::npos) {
+        spec.argv.push_back("--api-socket");
+        spec.argv.push_back(api_dir.file("api.sock"));
+    }
     auto daemon = std::make_unique<Child>(spec);
     auto start = wait_event(log, [](const json& e) { return e["type"] == "daemon.start"; }, 60s);
     ASSERT_TRUE(start) << daemon->output();
