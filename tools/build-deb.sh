@@ -78,8 +78,10 @@ gzip -9n < "$work/changelog" > "$doc/changelog.gz"
 chmod 0644 "$doc/changelog.gz"
 
 # --- manual pages, from --help and --version ----------------------------------------
+# packaging/deb/NAME.h2m adds the sections --help cannot say (files, exit status, see also).
 man_page() {  # BINARY SECTION NAME-LINE OUT
     help2man --no-info --no-discard-stderr --section="$2" --name="$3" \
+        --include="packaging/deb/$(basename "$1").h2m" \
         --source="jvmwatch $version" --manual="jvmwatch" "$1" > "$work/page"
     install -d "$(dirname "$4")"
     gzip -9n < "$work/page" > "$4"
