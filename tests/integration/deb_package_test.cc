@@ -393,6 +393,12 @@ TEST(DebPackage, InstallRunSeeAJvmScrapeAndPurgeLeavesNothing) {
             EXPECT_GT(series, 0u) << reply;
             // The build info metric carries the version.
             EXPECT_NE(reply.find("\"" + version + "\""), std::string::npos) << reply;
+            // Under the unit, systemd must let it open the (IPv4) metrics socket.
+            for (const auto& l : lines_of(read_file("/lib/systemd/system/jvmwatchd.service"))) {
+                if (l.rfind("RestrictAddressFamilies=", 0) == 0) {
+                    EXPECT_NE(l.find("AF_INET"), std::string::npos) << "the unit forbids the metrics socket: " << l;
+                }
+            }
         }
         jvm.kill(SIGKILL);
         jvm.wait_exit(10s);
