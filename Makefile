@@ -5,6 +5,7 @@
 #   make test    deps + build + every test (root tests run when root; see tests/README.md)
 #   make run     deps + build + the main job (jvmwatchd with its embedded default config;
 #                one text line per event on a terminal, JSON Lines into a pipe)
+#   make deb     build/jvmwatch_<VERSION>_<arch>.deb from the built binaries (docs/packaging.md)
 #   make bench   the benchmarks in bench/ (not part of `make test`)
 #   make fuzz    each libFuzzer target (tests/fuzz) for FUZZ_SECONDS (default 180) with ASan+UBSan
 #   make fuzz-smoke  each fuzz target for a few seconds on its committed corpus (part of `make test`)
@@ -79,7 +80,7 @@ BINS       := $(BUILD)/bin/jvmwatch $(BUILD)/bin/jvmwatchd
 TEST_BINS  := $(BUILD)/bin/unit_tests $(BUILD)/bin/integration_tests \
               $(patsubst tests/native/%.c,$(BUILD)/bin/%,$(NATIVE_SRCS))
 
-.PHONY: all deps test unit-test integration-test run bench clean vmlinux java \
+.PHONY: all deps deb test unit-test integration-test run bench clean vmlinux java \
         fuzz fuzz-build fuzz-smoke fuzz-event-seeds asan
 .DEFAULT_GOAL := all
 
@@ -247,12 +248,23 @@ asan:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  $(ASAN_BUILD)/bin/unit_tests --gtest_color=no $(ASAN_TEST_ARGS)
 
+# ---- Debian package (tools/build-deb.sh, packaging/deb, docs/packaging.md) ---------------
+# Packs the binaries `all` built (no second compile); the package test installs it.
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB      := $(BUILD)/jvmwatch_$(VERSION_STRING)_$(DEB_ARCH).deb
+deb: $(DEB)
+$(DEB): $(BINS) tools/build-deb.sh $(wildcard packaging/deb/* packaging/*.service docs/*.md docs/examples/*) \
+        docs/events.schema.json README.md VERSION
+	$(call msg,DEB,$@)
+	$(Q)tools/build-deb.sh $(BUILD) >/dev/null
+
 # ---- top-level jobs ------------------------------------------------------------
 deps:
 	@tools/install-deps.sh
 
+# The package is built before the tests: the integration tests install it.
 test: deps
-	$(MAKE) all fuzz-build
+	$(MAKE) all fuzz-build deb
 	FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" tools/run-tests.sh $(BUILD)
 
 unit-test: all
