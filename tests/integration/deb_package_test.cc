@@ -321,7 +321,7 @@ TEST(DebPackage, InstallRunSeeAJvmScrapeAndPurgeLeavesNothing) {
     ASSERT_EQ(stat("/var/log/jvmwatch", &sb), 0);
     EXPECT_EQ(sb.st_mode & 07777, 0750u);
     ASSERT_EQ(stat("/var/lib/jvmwatch", &sb), 0);
-    EXPECT_EQ(sb.st_mode & 07777, 0700u);
+    EXPECT_EQ(sb.st_mode & 07777, 0711u);
     ASSERT_EQ(run_command({"systemd-analyze", "verify", "--man=no", "/lib/systemd/system/jvmwatchd.service"}, &out,
                           120s),
               0)
