@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "attach/jvm_process.h"
+#include "userspace/api/api_server.h"
 #include "userspace/audit/async_event_sink.h"
 #include "userspace/audit/own_file.h"
 #include "userspace/audit/wall_clock.h"
@@ -89,8 +90,27 @@ int run_daemon(const RunOptions& opts) {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     };
 
-    audit::AsyncEventSink sink(sink_options(cfg, opts.output));
     std::string err;
+    // The local API (docs/api.md): its thread is fed by the sink's writer, after the
+    // write, through a bounded hand-off.  Declared before the sink: it outlives it.
+    std::unique_ptr<api::ApiServer> api_server;
+    audit::SinkOptions so = sink_options(cfg, opts.output);
+    if (cfg.api.enabled) {
+        api::ServerOptions ao;
+        ao.socket_path = cfg.api.socket;
+        ao.max_clients = cfg.api.max_clients;
+        api::StateLimits al;
+        al.events_ring = cfg.api.events_ring;
+        al.max_jvms = cfg.tables.max_jvms;
+        api_server = std::make_unique<api::ApiServer>(ao, al);
+        if (!api_server->start(&err)) {
+            spdlog::error("{}", err);
+            return kDaemonSystemError;
+        }
+        so.tap = [feed = &api_server->feed()](const std::deque<nlohmann::json>& batch) { feed->offer(batch); };
+        spdlog::info("local API on {}", cfg.api.socket);
+    }
+    audit::AsyncEventSink sink(std::move(so));
     if (!sink.start(&err)) {
         spdlog::error("{}", err);
         return kDaemonSystemError;
