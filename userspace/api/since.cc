@@ -38,7 +38,8 @@ std::optional<int64_t> parse_rfc3339_ns(std::string_view s) {
         !digits(s, &p, 2, &d) || !expect(s, &p, 'T') || !digits(s, &p, 2, &h) || !expect(s, &p, ':') ||
         !digits(s, &p, 2, &mi) || !expect(s, &p, ':') || !digits(s, &p, 2, &sec))
         return std::nullopt;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+    if (y < 1970 || y > 2261 ||   // nanoseconds in an int64_t end in 2262
+         mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
         return std::nullopt;
     int64_t frac = 0;
     if (p < s.size() && s[p] == '.') {
