@@ -269,6 +269,19 @@ TEST_F(ApiTest, AClientThatNeverReadsIsDroppedNotWaitedFor) {
     EXPECT_NE(ps.out.find("\"pid\":" + pid), std::string::npos);
 }
 
+// A second daemon on the same socket audits without an API and leaves the first one's alone.
+TEST_F(ApiTest, ASecondDaemonLeavesTheSocketInUseAlone) {
+    JW_REQUIRE_ROOT();
+    Jvmwatchd second({"--api-socket", sock_});
+    ASSERT_TRUE(second.wait_ready()) << second.output();
+    EXPECT_NE(second.output().find("another daemon serves it; running without the local API"), std::string::npos)
+        << second.output();
+    EXPECT_EQ(second.stop().value_or(-1), 0);
+    CliRun r = cli({"status", "--json"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(json::parse(r.out)["pid"], daemon_->pid());
+}
+
 TEST_F(ApiTest, MalformedRequestGetsOneErrorLine) {
     JW_REQUIRE_ROOT();
     for (std::string req : {std::string("hello\n"), std::string("{\"request\":\"kill\"}\n"),

@@ -12,6 +12,7 @@ void ApiFeed::offer(const std::deque<nlohmann::json>& batch) {
     if (batch.empty()) return;
     {
         std::lock_guard<std::mutex> g(mu_);
+        if (closed_) return;
         for (const auto& ev : batch) {
             if (inbox_.size() >= capacity_) { ++dropped_; continue; }
             inbox_.push_back(ev);
@@ -19,6 +20,12 @@ void ApiFeed::offer(const std::deque<nlohmann::json>& batch) {
     }
     uint64_t one = 1;
     if (wake_) (void)!::write(wake_.get(), &one, sizeof one);   // EAGAIN: already signalled
+}
+
+void ApiFeed::close() {
+    std::lock_guard<std::mutex> g(mu_);
+    closed_ = true;
+    inbox_.clear();
 }
 
 std::vector<nlohmann::json> ApiFeed::take() {

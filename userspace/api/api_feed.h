@@ -22,6 +22,8 @@ public:
 
     // Writer thread.
     void offer(const std::deque<nlohmann::json>& batch);
+    // No API after all: offer() keeps nothing from now on.
+    void close();
     // API thread: what waits, in order.
     std::vector<nlohmann::json> take();
     int wake_fd() const { return wake_.get(); }
@@ -33,6 +35,7 @@ private:
     mutable std::mutex mu_;
     std::vector<nlohmann::json> inbox_;
     uint64_t dropped_ = 0;
+    bool closed_ = false;
     safefs::UniqueFd wake_;
 };
 

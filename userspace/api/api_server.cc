@@ -149,7 +149,7 @@ ApiServer::ApiServer(ServerOptions opts, StateLimits limits)
 
 ApiServer::~ApiServer() { stop(); }
 
-bool ApiServer::start(std::string* error) {
+bool ApiServer::start(std::string* error, bool* in_use) {
     auto fail = [&](const std::string& why) {
         if (error) *error = "api socket " + opts_.socket_path + ": " + why;
         return false;
@@ -168,8 +168,10 @@ bool ApiServer::start(std::string* error) {
         if (!S_ISSOCK(st.st_mode)) return fail("exists and is not a socket; refusing to replace it");
         if (st.st_uid != geteuid()) return fail("exists and is owned by uid " + std::to_string(st.st_uid));
         safefs::UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        if (probe && ::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0)
+        if (probe && ::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+            if (in_use) *in_use = true;
             return fail("another daemon serves it");
+        }
         if (::unlink(path.c_str()) != 0 && errno != ENOENT) return fail(std::strerror(errno));
     }
     listen_ = safefs::UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));

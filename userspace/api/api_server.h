@@ -36,7 +36,8 @@ public:
     // The feed the sink's writer offers its batches to (valid for the server's life).
     ApiFeed& feed() { return feed_; }
     // Creates the directory and socket and starts the thread; false and *error (one line).
-    bool start(std::string* error);
+    // *in_use is set when another live process already serves the path (left alone).
+    bool start(std::string* error, bool* in_use = nullptr);
     // Stops the thread, closes every client, removes the socket.  Idempotent.
     void stop();
 

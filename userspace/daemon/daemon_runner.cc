@@ -103,17 +103,26 @@ int run_daemon(const RunOptions& opts) {
         al.events_ring = cfg.api.events_ring;
         al.max_jvms = cfg.tables.max_jvms;
         api_server = std::make_unique<api::ApiServer>(ao, al);
-        if (!api_server->start(&err)) {
-            spdlog::error("{}", err);
-            return kDaemonSystemError;
-        }
         so.tap = [feed = &api_server->feed()](const std::deque<nlohmann::json>& batch) { feed->offer(batch); };
-        spdlog::info("local API on {}", cfg.api.socket);
     }
     audit::AsyncEventSink sink(std::move(so));
     if (!sink.start(&err)) {
         spdlog::error("{}", err);
         return kDaemonSystemError;
+    }
+    if (api_server) {
+        bool in_use = false;
+        if (api_server->start(&err, &in_use)) {
+            spdlog::info("local API on {}", cfg.api.socket);
+        } else if (in_use) {
+            // Another jvmwatchd answers there: audit anyway, leave its socket alone.
+            spdlog::warn("{}; running without the local API", err);
+            api_server->feed().close();   // the sink's tap keeps pointing at it: now a no-op
+        } else {
+            spdlog::error("{}", err);
+            sink.stop();
+            return kDaemonSystemError;
+        }
     }
 
     observer::Options oo;
