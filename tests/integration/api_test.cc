@@ -164,6 +164,30 @@ TEST_F(ApiDeepTest, PsShowsStaticAndDynamicAgentsAndTheLastAttach) {
     EXPECT_TRUE(found) << t.out;
 }
 
+// An agent file name with a terminal escape, a newline and invalid UTF-8 reaches the table escaped.
+TEST_F(ApiTest, PsEscapesHostileAgentNames) {
+    JW_REQUIRE_ROOT();
+    std::string evil = dir_.file("evil\x1b[31m\nFORGED 1 root\xff.jar");
+    {
+        std::ifstream src(java_jar("marker"), std::ios::binary);
+        std::ofstream dst(evil, std::ios::binary);
+        dst << src.rdbuf();
+    }
+    Child jvm(java_spec({"-javaagent:" + evil + "=" + dir_.file("m1"), "-Xmx32m"}, "jw.test.Sleeper"));
+    ASSERT_TRUE(saw("jvm.start", jvm.pid())) << daemon_->output();
+    CliRun t;
+    ASSERT_TRUE(eventually([&] {
+        t = cli({"ps"});
+        return t.out.find("\n" + std::to_string(jvm.pid()) + " ") != std::string::npos;
+    }, 20s)) << t.out << t.err;
+    EXPECT_EQ(t.out.find('\x1b'), std::string::npos) << "a raw escape reached the terminal";
+    EXPECT_EQ(t.out.find("\nFORGED"), std::string::npos) << t.out;
+    EXPECT_NE(t.out.find("evil\\x1b[31m\\nFORGED 1 root\xEF\xBF\xBD.jar"), std::string::npos) << t.out;
+    CliRun j = cli({"ps", "--json"});
+    auto rows = json::parse(j.out, nullptr, false);
+    ASSERT_TRUE(rows.is_array()) << j.out;
+}
+
 TEST_F(ApiTest, EventsFilteredByTypeAndPid) {
     JW_REQUIRE_ROOT();
     Child jvm(java_spec({"-Xmx32m"}, "jw.test.Sleeper"));
