@@ -97,6 +97,14 @@ TEST(ApiState, InjectEventsSetTheInjectionStateAndAgentWithShortHash) {
     ASSERT_EQ((*r)["agents"].size(), 1u);
     EXPECT_EQ((*r)["agents"][0]["source"], "inject");
     EXPECT_EQ((*r)["agents"][0]["sha256"], "0123456789ab");
+    // The hash of a staged agent's file name (injector.cc: agent_path).
+    st.consume({{"type", "inject.ok"}, {"jvm", {{"pid", 42}}}, {"rule", "r1"},
+                {"agent", {{"kind", "java"}, {"path", "/opt/t.jar"}}},
+                {"agent_path", "/tmp/.jvmwatch-agent-fedcba9876543210fedcba9876543210.jar"}});
+    r = row_for(st.ps_json(), 42);
+    ASSERT_EQ((*r)["agents"].size(), 2u);
+    EXPECT_EQ((*r)["agents"][1]["sha256"], "fedcba987654");
+    EXPECT_EQ((*r)["agents"][1]["path"], "/opt/t.jar");
     st.consume({{"type", "inject.failed"}, {"jvm", {{"pid", 42}}}, {"rule", "r2"}, {"outcome", "timed_out"}});
     EXPECT_EQ((*row_for(st.ps_json(), 42))["injection"]["outcome"], "failed: timed_out");
 }

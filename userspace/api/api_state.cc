@@ -55,6 +55,19 @@ std::string short_hash(const json& agent) {
     return "";
 }
 
+// The injector stages agents under names made of their sha256 (".jvmwatch-agent-<hex>.jar",
+// "<sha256>.jar" in the agent store): the first 12 digits of such a name, else "".
+std::string hash_from_staged_path(const json& path) {
+    if (!path.is_string()) return "";
+    std::string name = path.get<std::string>();
+    if (auto slash = name.rfind('/'); slash != std::string::npos) name = name.substr(slash + 1);
+    const std::string prefix = ".jvmwatch-agent-";
+    if (name.rfind(prefix, 0) == 0) name = name.substr(prefix.size());
+    size_t n = 0;
+    while (n < name.size() && std::isxdigit(static_cast<unsigned char>(name[n]))) ++n;
+    return n >= 32 ? name.substr(0, 12) : "";
+}
+
 }  // namespace
 
 bool EventFilter::matches(const RingEntry& e) const {
@@ -257,6 +270,7 @@ void ApiState::on_inject(const json& ev, const std::string& type) {
     av.options = cap(field(agent, "options"));
     av.sha256 = short_hash(agent);
     if (av.sha256.empty()) av.sha256 = short_hash(ev);
+    if (av.sha256.empty()) av.sha256 = hash_from_staged_path(field(ev, "agent_path"));
     av.time = cap(field(ev, "time"));
     add_agent(j, std::move(av));
 }
