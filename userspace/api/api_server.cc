@@ -239,7 +239,13 @@ void ApiServer::run() {
         auto now = clock_type::now();
 
         if (pfds[1].revents & POLLIN) {
-            for (auto& ev : feed_.take()) state.consume(ev);
+            for (auto& ev : feed_.take()) {
+                try {
+                    state.consume(ev);
+                } catch (const std::exception&) {
+                    // A malformed event must not end the API thread (nor the daemon).
+                }
+            }
             state.set_feed_dropped(feed_.dropped());
         }
         if (pfds[2].revents & POLLIN) {
@@ -277,7 +283,12 @@ void ApiServer::run() {
                     c.in.append(buf, static_cast<size_t>(r));
                     auto nl = c.in.find('\n');
                     if (nl != std::string::npos) {
-                        answer(c, state, std::string_view(c.in).substr(0, nl));
+                        try {
+                            answer(c, state, std::string_view(c.in).substr(0, nl));
+                        } catch (const std::exception& e) {
+                            c.out = error_reply(std::string("internal error: ") + e.what()) + "\n";
+                            c.close_after = true;
+                        }
                         c.in.clear();
                         c.since = now;
                     } else if (c.in.size() > kMaxRequestBytes) {
