@@ -189,7 +189,8 @@ FUZZ_CXXFLAGS := -std=c++20 -O1 -gline-tables-only -fno-omit-frame-pointer -Wall
                  -pthread $(FUZZ_SAN)
 FUZZ_CPPFLAGS := -Iinclude -I. $(PKG_CFLAGS) -MMD -MP
 FUZZ_TARGETS  := reply_parser attach_request event_decoder daemon_config policy_parser \
-                 json_string proc_status proc_stat proc_maps proc_nul_list proc_cgroup elf_symbols
+                 json_string proc_status proc_stat proc_maps proc_nul_list proc_cgroup elf_symbols \
+                 api_request
 POLICY_SRCS   := $(addprefix userspace/policy/,policy_parser.cc pattern.cc version_range.cc \
                    agent_file_check.cc sha256.cc) attach/safe_fs.cc
 fuzz_srcs_reply_parser   := attach/protocol.cc
@@ -204,6 +205,7 @@ fuzz_srcs_proc_stat      := attach/procfs.cc
 fuzz_srcs_proc_maps      := attach/procfs.cc
 fuzz_srcs_proc_nul_list  := attach/procfs.cc
 fuzz_srcs_proc_cgroup    := attach/procfs.cc
+fuzz_srcs_api_request    := userspace/api/api_request.cc userspace/api/api_state.cc userspace/api/since.cc
 fuzz_srcs_elf_symbols    := userspace/observer/elf_symbols.cc userspace/observer/jdk_probe_symbols.cc
 
 fuzz_obj  = $(patsubst %.cc,$(BUILD)/fuzz/obj/%.o,$(1))

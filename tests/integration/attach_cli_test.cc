@@ -97,8 +97,9 @@ TEST_F(AttachCli, ProcessExitCodes) {
     EXPECT_NE(out.find("attaching needs root or that user"), std::string::npos) << out;
 }
 
+// The /proc scan (`--proc`; the daemon's view is tested in api_test.cc).
 TEST_F(AttachCli, PsListsTheJvm) {
-    auto r = jvmwatch({"ps", "--json"});
+    auto r = jvmwatch({"ps", "--proc", "--json"});
     ASSERT_EQ(r.code, kOk) << r.out;
     bool found = false;
     for (auto& j : nlohmann::json::parse(r.out)) {
@@ -110,7 +111,7 @@ TEST_F(AttachCli, PsListsTheJvm) {
         EXPECT_EQ(j["jdk"].get<std::string>().rfind("17.", 0), 0u) << j.dump();
     }
     EXPECT_TRUE(found) << r.out;
-    auto table = jvmwatch({"ps"});
+    auto table = jvmwatch({"ps", "--proc"});
     EXPECT_EQ(table.code, kOk);
     EXPECT_NE(table.out.find("PID"), std::string::npos);
     EXPECT_NE(table.out.find(pid() + " "), std::string::npos) << table.out;

@@ -41,6 +41,14 @@ public:
         log_ = dir_.file("audit.log");
         Child::Spec s;
         s.argv = {bin_path("jvmwatchd"), "--audit-log", log_};
+        // A private API socket (docs/api.md), unless the test chooses: tests and other
+        // daemons on the host must not share /run/jvmwatch/api.sock.
+        bool api_chosen = false;
+        for (auto& a : extra_args) api_chosen |= a == "--api-socket" || a == "--no-api";
+        if (!api_chosen) {
+            s.argv.push_back("--api-socket");
+            s.argv.push_back(dir_.file("api/api.sock"));
+        }
         for (auto& a : extra_args) s.argv.push_back(a);
         s.env_extra = std::move(env_extra);
         child_ = std::make_unique<Child>(s);

@@ -380,14 +380,14 @@ TEST(HostileAttach, PsWithHostileNamesAndAFifoRelease) {
         auto st = proc::read_status("/proc", target.pid());
         return st && st->name == "java";
     }));
-    auto plain = run_cli({"ps"});
+    auto plain = run_cli({"ps", "--proc"});
     EXPECT_EQ(plain.code, cli::kOk) << plain.err;
     EXPECT_LT(plain.took, std::chrono::seconds(10)) << "the FIFO release must not block";
     EXPECT_EQ(plain.out.find('\x1b'), std::string::npos) << "a raw escape reached the terminal";
     EXPECT_EQ(plain.out.find("\nFORGED"), std::string::npos) << plain.out;
     EXPECT_NE(plain.out.find("evil\\x1b[31m\\nFORGED 1 root\xEF\xBF\xBD.sh"), std::string::npos)
         << plain.out;
-    auto json = run_cli({"ps", "--json"});
+    auto json = run_cli({"ps", "--proc", "--json"});
     EXPECT_EQ(json.code, cli::kOk) << json.err;
     EXPECT_LT(json.took, std::chrono::seconds(10));
     nlohmann::json doc;

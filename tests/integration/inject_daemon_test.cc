@@ -583,3 +583,46 @@ TEST_F(InjectDaemon, AgentReplacedAfterLoadIsReportedAndNotLoadedUntilReload) {
 
 }  // namespace
 }  // namespace jvmwatch::test
+
+namespace jvmwatch::test {
+namespace {
+
+// The local API (docs/api.md) shows the injector's work: the rule and outcome, and the
+// injected agent with the first digits of its sha256.
+TEST_F(InjectDaemon, ApiPsShowsTheInjectionAndTheInjectedAgent) {
+    JW_REQUIRE_ROOT();
+    std::string sock = dir_.file("run/api.sock");
+    write_config(policy(marker_agent(dir_.file("marker"))) + "api:\n  socket: " + sock + "\n");
+    auto d = start_daemon();
+    auto app = start_app();
+    ASSERT_TRUE(eventually([&] { return events_of(log_, "inject.ok", app->pid()).size() == 1; },
+                           std::chrono::seconds(60))) << d->output();
+    nlohmann::json row;
+    ASSERT_TRUE(eventually([&] {
+        std::string out;
+        if (run_command({bin_path("jvmwatch"), "ps", "--json", "--socket", sock}, &out) != 0) return false;
+        auto rows = nlohmann::json::parse(out, nullptr, false);
+        if (!rows.is_array()) return false;
+        for (auto& r : rows)
+            if (r["pid"] == app->pid() && r["injection"].is_object()) row = r;
+        return row.is_object();
+    }, std::chrono::seconds(20))) << row.dump();
+    EXPECT_EQ(row["injection"]["rule"], "test-rule");
+    EXPECT_EQ(row["injection"]["outcome"], "ok");
+    bool injected = false;
+    for (auto& a : row["agents"])
+        if (a["source"] == "inject") {
+            injected = true;
+            EXPECT_EQ(a["path"], abs_jar("inject_marker"));
+            EXPECT_EQ(a.value("sha256", ""), file_sha256(abs_jar("inject_marker")).substr(0, 12))
+                << a.dump() << "\n" << events_of(log_, "inject.ok", app->pid())[0].dump();
+        }
+    EXPECT_TRUE(injected) << row.dump();
+    std::string table;
+    EXPECT_EQ(run_command({bin_path("jvmwatch"), "ps", "--socket", sock}, &table), 0);
+    EXPECT_NE(table.find("test-rule:ok"), std::string::npos) << table;
+    stop_daemon(d);
+}
+
+}  // namespace
+}  // namespace jvmwatch::test

@@ -95,3 +95,35 @@ TEST(DaemonConfig, EnrichmentSection) {
     EXPECT_FALSE(parse_daemon_config("enrichment:\n  threads: 2\n", "f.yaml", nullptr, &err));
     EXPECT_EQ(err, "f.yaml:2: unknown key \"enrichment.threads\"");
 }
+
+namespace jvmwatch::daemon {
+namespace {
+
+TEST(DaemonConfig, ApiSection) {
+    std::string err;
+    auto d = parse_daemon_config(kDefaultConfigYaml, kDefaultConfigName, nullptr, &err);
+    ASSERT_TRUE(d) << err;
+    EXPECT_TRUE(d->api.enabled);
+    EXPECT_EQ(d->api.socket, "/run/jvmwatch/api.sock");
+    EXPECT_EQ(d->api.events_ring, 10000u);
+    EXPECT_EQ(d->api.max_clients, 16u);
+    auto c = parse_daemon_config("api:\n  enabled: false\n  socket: /x/y.sock\n  events_ring: 5\n  max_clients: 2\n",
+                                 "f.yaml", nullptr, &err);
+    ASSERT_TRUE(c) << err;
+    EXPECT_FALSE(c->api.enabled);
+    EXPECT_EQ(c->api.socket, "/x/y.sock");
+    EXPECT_EQ(c->api.events_ring, 5u);
+    EXPECT_EQ(c->api.max_clients, 2u);
+    EXPECT_FALSE(parse_daemon_config("api:\n  socket: relative.sock\n", "f.yaml", nullptr, &err));
+    EXPECT_EQ(err, "f.yaml:2: api.socket: must be an absolute path of at most 107 bytes");
+    EXPECT_FALSE(parse_daemon_config("api:\n  socket: /" + std::string(200, 'a') + "\n", "f.yaml", nullptr, &err));
+    EXPECT_FALSE(parse_daemon_config("api:\n  events_ring: 0\n", "f.yaml", nullptr, &err));
+    EXPECT_EQ(err, "f.yaml:2: api.events_ring: must be between 1 and 1000000");
+    EXPECT_FALSE(parse_daemon_config("api:\n  max_clients: 1000\n", "f.yaml", nullptr, &err));
+    EXPECT_EQ(err, "f.yaml:2: api.max_clients: must be between 1 and 256");
+    EXPECT_FALSE(parse_daemon_config("api:\n  port: 80\n", "f.yaml", nullptr, &err));
+    EXPECT_EQ(err, "f.yaml:2: unknown key \"api.port\"");
+}
+
+}  // namespace
+}  // namespace jvmwatch::daemon

@@ -94,6 +94,7 @@ void AsyncEventSink::run() {
         }
         bool due = unsynced && ((opts_.fsync_every_events && unsynced >= opts_.fsync_every_events) ||
                                 clock::now() >= first_unsynced + interval || stop);
+        if (opts_.tap) opts_.tap(batch);
         if (due) {
             if (!file_.sync(&err)) std::fprintf(stderr, "jvmwatchd: %s\n", err.c_str());
             unsynced = 0;

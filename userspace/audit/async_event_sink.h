@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -34,6 +35,9 @@ struct SinkOptions {
     unsigned fsync_interval_ms = 1000;
     std::string host;                   // "" = gethostname()
     OutputFormat stdout_format = OutputFormat::json;
+    // Called on the writer thread with each batch once written (the local API's feed,
+    // userspace/api/api_feed.h); it must only hand the batch off, never wait.
+    std::function<void(const std::deque<nlohmann::json>&)> tap;
 };
 
 class AsyncEventSink : public EventSink {

@@ -21,10 +21,14 @@ enum Exit : int {
     kProtocolError = 11,
     kUnsafe = 12,                 // refused: untrusted socket, or SIGQUIT would be unsafe
     kSystemError = 13,            // a local syscall failed; BPF unavailable; bad config
+    kNoDaemon = 14,               // events/status: no daemon answers on the API socket
+    kBadReply = 15,               // the daemon's reply was malformed, an error, or timed out
 };
 
 int cmd_attach(int argc, char** argv);
 int cmd_ps(int argc, char** argv);
 int cmd_doctor(int argc, char** argv);
+int cmd_events(int argc, char** argv);
+int cmd_status(int argc, char** argv);
 
 }  // namespace jvmwatch::cli

@@ -14,7 +14,10 @@ void usage(FILE* out) {
                  "\n"
                  "Commands:\n"
                  "  attach PID OP [ARGS...]   attach to a HotSpot JVM and run OP (jattach-compatible)\n"
-                 "  ps                        list the JVMs on this host\n"
+                 "  ps                        list the JVMs on this host (the daemon's view: agents,\n"
+                 "                            injection, last attach; /proc when no daemon answers)\n"
+                 "  events                    recent events from the daemon (--follow for new ones)\n"
+                 "  status                    the daemon's health: uptime, hooks, drops, config\n"
                  "  doctor                    kernel features and the BPF hook chosen per event kind\n"
                  "\n"
                  "Options:\n"
@@ -44,6 +47,8 @@ int main(int argc, char** argv) {
     // Subcommands see argv starting at their own name.
     if (cmd == "attach") return cmd_attach(argc - 1, argv + 1);
     if (cmd == "ps") return cmd_ps(argc - 1, argv + 1);
+    if (cmd == "events") return cmd_events(argc - 1, argv + 1);
+    if (cmd == "status") return cmd_status(argc - 1, argv + 1);
     if (cmd == "doctor") return cmd_doctor(argc - 1, argv + 1);
     std::fprintf(stderr, "jvmwatch: unknown command '%s' (try --help)\n", cmd.c_str());
     return kUsage;

@@ -34,6 +34,11 @@ enrichment:                  # /proc and JDK reads, off the event path (docs/dae
   queue_size: 1024           # jobs waiting; beyond, dropped and counted
   budget_ms: 2000            # per process; a worker stuck longer is abandoned
   max_abandoned: 16          # stuck workers replaced, in all; then the pool shrinks
+api:                         # the local API for `jvmwatch ps/events/status` (docs/api.md)
+  enabled: true
+  socket: /run/jvmwatch/api.sock   # root-only: mode 0600 in a 0700 directory
+  events_ring: 10000         # recent events kept for `jvmwatch events` (1..1000000)
+  max_clients: 16            # clients at once (1..256)
 )";
 
 namespace {
@@ -136,6 +141,17 @@ std::optional<DaemonConfig> parse_daemon_config(const std::string& text, const s
                     bad(file, v["queue_size"], "enrichment.queue_size: must be at least 1");
                 if (c.enrichment.budget_ms < 10 || c.enrichment.budget_ms > 600000)
                     bad(file, v["budget_ms"], "enrichment.budget_ms: must be between 10 and 600000");
+            } else if (k == "api") {
+                section(file, k, v, {{"enabled", u(&c.api.enabled)},
+                                     {"socket", u(&c.api.socket)},
+                                     {"events_ring", u(&c.api.events_ring)},
+                                     {"max_clients", u(&c.api.max_clients)}});
+                if (c.api.socket.empty() || c.api.socket[0] != '/' || c.api.socket.size() > 107)
+                    bad(file, v["socket"], "api.socket: must be an absolute path of at most 107 bytes");
+                if (c.api.events_ring < 1 || c.api.events_ring > 1000000)
+                    bad(file, v["events_ring"], "api.events_ring: must be between 1 and 1000000");
+                if (c.api.max_clients < 1 || c.api.max_clients > 256)
+                    bad(file, v["max_clients"], "api.max_clients: must be between 1 and 256");
             } else if (k == "inject") {
                 c.inject = v;
                 if (inject_hook) {

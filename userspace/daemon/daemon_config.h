@@ -1,5 +1,5 @@
 // jvmwatchd's configuration (YAML): `audit:`, `observer:`, `correlation:`, `tables:`,
-// `enrichment:`,
+// `enrichment:`, `api:`,
 // and `inject:`, which belongs to the injector and is handed to a parse hook with the
 // file name.  Unknown keys are refused with "file:line: reason".  An embedded default
 // is used when no --config is given (docs/daemon.md shows it).
@@ -49,6 +49,12 @@ struct DaemonConfig {
         uint32_t budget_ms = 2000;
         uint32_t max_abandoned = 16;
     } enrichment;
+    struct Api {                       // the local API (docs/api.md)
+        bool enabled = true;
+        std::string socket = "/run/jvmwatch/api.sock";
+        uint32_t events_ring = 10000;
+        uint32_t max_clients = 16;
+    } api;
     YAML::Node inject;                 // null if absent
 };
 

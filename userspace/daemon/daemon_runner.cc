@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "attach/jvm_process.h"
+#include "userspace/api/api_server.h"
 #include "userspace/audit/async_event_sink.h"
 #include "userspace/audit/own_file.h"
 #include "userspace/audit/wall_clock.h"
@@ -89,11 +90,39 @@ int run_daemon(const RunOptions& opts) {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     };
 
-    audit::AsyncEventSink sink(sink_options(cfg, opts.output));
     std::string err;
+    // The local API (docs/api.md): its thread is fed by the sink's writer, after the
+    // write, through a bounded hand-off.  Declared before the sink: it outlives it.
+    std::unique_ptr<api::ApiServer> api_server;
+    audit::SinkOptions so = sink_options(cfg, opts.output);
+    if (cfg.api.enabled) {
+        api::ServerOptions ao;
+        ao.socket_path = cfg.api.socket;
+        ao.max_clients = cfg.api.max_clients;
+        api::StateLimits al;
+        al.events_ring = cfg.api.events_ring;
+        al.max_jvms = cfg.tables.max_jvms;
+        api_server = std::make_unique<api::ApiServer>(ao, al);
+        so.tap = [feed = &api_server->feed()](const std::deque<nlohmann::json>& batch) { feed->offer(batch); };
+    }
+    audit::AsyncEventSink sink(std::move(so));
     if (!sink.start(&err)) {
         spdlog::error("{}", err);
         return kDaemonSystemError;
+    }
+    if (api_server) {
+        bool in_use = false;
+        if (api_server->start(&err, &in_use)) {
+            spdlog::info("local API on {}", cfg.api.socket);
+        } else if (in_use) {
+            // Another jvmwatchd answers there: audit anyway, leave its socket alone.
+            spdlog::warn("{}; running without the local API", err);
+            api_server->feed().close();   // the sink's tap keeps pointing at it: now a no-op
+        } else {
+            spdlog::error("{}", err);
+            sink.stop();
+            return kDaemonSystemError;
+        }
     }
 
     observer::Options oo;

@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
         ("output", "form of the stream on stdout: json (JSON Lines, the default) or text (one short "
                    "line per event, for people); a file named by --audit-log/audit.log is always JSON",
          cxxopts::value<std::string>())
+        ("api-socket", "serve the local API (jvmwatch ps/events/status) on this socket "
+                       "(overrides api.socket and enables it)", cxxopts::value<std::string>())
+        ("no-api", "do not serve the local API (overrides api.enabled)")
         ("stats-interval", "seconds between stats events (overrides the config)", cxxopts::value<unsigned>())
         ("record-raw", "debug: also append raw kernel events as JSON lines to FILE", cxxopts::value<std::string>())
         ("print-default-config", "print the embedded default config and exit")
@@ -88,6 +91,15 @@ int main(int argc, char** argv) {
     if (args.count("deep")) cfg->observer.deep = true;
     if (args.count("audit-log")) cfg->audit.log = args["audit-log"].as<std::string>();
     if (args.count("stats-interval")) cfg->audit.stats_interval_s = args["stats-interval"].as<unsigned>();
+    if (args.count("api-socket")) {
+        cfg->api.socket = args["api-socket"].as<std::string>();
+        cfg->api.enabled = true;
+        if (cfg->api.socket.empty() || cfg->api.socket[0] != '/' || cfg->api.socket.size() > 107) {
+            std::fprintf(stderr, "jvmwatchd: --api-socket: expected an absolute path of at most 107 bytes\n");
+            return kDaemonUsage;
+        }
+    }
+    if (args.count("no-api")) cfg->api.enabled = false;
     if (args.count("record-raw")) ro.record_raw = args["record-raw"].as<std::string>();
     ro.output = output;
     if (output == jvmwatch::audit::OutputFormat::text && !cfg->audit.log.empty() && cfg->audit.log != "-")
