@@ -27,7 +27,7 @@ else
   msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-PKGS      := libbpf spdlog yaml-cpp re2 libsystemd
+PKGS      := libbpf spdlog yaml-cpp re2 libsystemd prometheus-cpp-pull prometheus-cpp-core
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -79,6 +79,7 @@ void AsyncEventSink::run() {
 
         std::string out;
         for (auto& ev : batch) {
+            if (opts_.tap) opts_.tap->on_event(ev);
             out += text ? to_text_line(ev) : to_json_line(ev);
             out += '\n';
         }
@@ -134,5 +135,6 @@ uint64_t AsyncEventSink::written() const { std::lock_guard<std::mutex> g(mu_); r
 uint64_t AsyncEventSink::write_errors() const { std::lock_guard<std::mutex> g(mu_); return write_errors_; }
 uint64_t AsyncEventSink::write_lost() const { std::lock_guard<std::mutex> g(mu_); return write_lost_; }
 uint64_t AsyncEventSink::rotations() const { std::lock_guard<std::mutex> g(mu_); return rotations_; }
+size_t AsyncEventSink::queued() const { std::lock_guard<std::mutex> g(mu_); return queue_.size(); }
 
 }  // namespace jvmwatch::audit

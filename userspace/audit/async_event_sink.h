@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "userspace/audit/event_sink.h"
+#include "userspace/audit/event_tap.h"
 #include "userspace/audit/log_file.h"
 
 namespace jvmwatch::audit {
@@ -34,6 +35,8 @@ struct SinkOptions {
     unsigned fsync_interval_ms = 1000;
     std::string host;                   // "" = gethostname()
     OutputFormat stdout_format = OutputFormat::json;
+    // Sees each event on the writer thread (metrics); not owned, outlives the sink.
+    EventTap* tap = nullptr;
 };
 
 class AsyncEventSink : public EventSink {
@@ -55,6 +58,8 @@ public:
     uint64_t write_errors() const;
     uint64_t write_lost() const;        // events in batches that failed to write
     uint64_t rotations() const;
+    size_t queued() const;              // events waiting for the writer now
+    size_t capacity() const { return opts_.queue_capacity; }
     const std::string& host() const { return host_; }
 
 private:

@@ -1,5 +1,8 @@
 #include "userspace/daemon/daemon_config.h"
 
+#include <arpa/inet.h>
+
+#include <charconv>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -34,6 +37,9 @@ enrichment:                  # /proc and JDK reads, off the event path (docs/dae
   queue_size: 1024           # jobs waiting; beyond, dropped and counted
   budget_ms: 2000            # per process; a worker stuck longer is abandoned
   max_abandoned: 16          # stuck workers replaced, in all; then the pool shrinks
+metrics:                     # Prometheus endpoint: GET /metrics (docs/daemon.md, "Metrics")
+  enabled: true
+  listen: "127.0.0.1:9469"   # IPV4:PORT; loopback only unless you say otherwise
 )";
 
 namespace {
@@ -84,6 +90,22 @@ void section(const std::string& file, const std::string& name, const YAML::Node&
 }
 
 }  // namespace
+
+std::optional<ListenAddress> parse_metrics_listen(const std::string& text) {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 >= text.size()) return std::nullopt;
+    ListenAddress a;
+    a.host = text.substr(0, colon);
+    in_addr ip{};
+    if (inet_pton(AF_INET, a.host.c_str(), &ip) != 1) return std::nullopt;
+    const char* p = text.data() + colon + 1;
+    const char* end = text.data() + text.size();
+    unsigned port = 0;
+    auto [stop, ec] = std::from_chars(p, end, port);
+    if (ec != std::errc() || stop != end || port > 65535 || end - p > 5) return std::nullopt;
+    a.port = static_cast<uint16_t>(port);
+    return a;
+}
 
 std::optional<DaemonConfig> parse_daemon_config(const std::string& text, const std::string& file,
                                                 const InjectConfigHook& inject_hook,
@@ -136,6 +158,11 @@ std::optional<DaemonConfig> parse_daemon_config(const std::string& text, const s
                     bad(file, v["queue_size"], "enrichment.queue_size: must be at least 1");
                 if (c.enrichment.budget_ms < 10 || c.enrichment.budget_ms > 600000)
                     bad(file, v["budget_ms"], "enrichment.budget_ms: must be between 10 and 600000");
+            } else if (k == "metrics") {
+                section(file, k, v, {{"enabled", u(&c.metrics.enabled)},
+                                     {"listen", u(&c.metrics.listen)}});
+                if (!parse_metrics_listen(c.metrics.listen))
+                    bad(file, v["listen"], "metrics.listen: expected IPV4:PORT such as 127.0.0.1:9469");
             } else if (k == "inject") {
                 c.inject = v;
                 if (inject_hook) {

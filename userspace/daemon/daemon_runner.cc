@@ -19,6 +19,7 @@
 #include "userspace/daemon/event_processor.h"
 #include "userspace/daemon/raw_event_json.h"
 #include "userspace/daemon/systemd_notifier.h"
+#include "userspace/metrics/daemon_metrics.h"
 #include "userspace/observer/observer.h"
 
 namespace jvmwatch::daemon {
@@ -89,8 +90,20 @@ int run_daemon(const RunOptions& opts) {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     };
 
-    audit::AsyncEventSink sink(sink_options(cfg, opts.output));
+    // Metrics first: the sink's writer counts events into them, and a port in use stops
+    // the start before anything is loaded.
+    std::unique_ptr<metrics::DaemonMetrics> metrics;
     std::string err;
+    if (cfg.metrics.enabled) {
+        metrics = std::make_unique<metrics::DaemonMetrics>(cfg);
+        if (!metrics->listen(&err)) {
+            spdlog::error("metrics: {}", err);
+            return kDaemonSystemError;
+        }
+    }
+    audit::SinkOptions so = sink_options(cfg, opts.output);
+    if (metrics) so.tap = metrics->tap();
+    audit::AsyncEventSink sink(so);
     if (!sink.start(&err)) {
         spdlog::error("{}", err);
         return kDaemonSystemError;
@@ -141,6 +154,7 @@ int run_daemon(const RunOptions& opts) {
         return start_ticks == 0 || st->start_time_ticks == start_ticks;
     };
     EventProcessor proc(pc, pd);
+    if (metrics) proc.add_listener(metrics->census());
 
     auto& hooks = daemon_hooks();
     if (hooks.on_start) {
@@ -186,14 +200,30 @@ int run_daemon(const RunOptions& opts) {
 
     nlohmann::json hooks_json = nlohmann::json::object();
     for (const auto& h : obs->hooks()) hooks_json[std::string(observer::to_string(h.kind))] = h.hook;
-    sink.emit({{"type", "daemon.start"},
-               {"version", std::string(build_version())},
-               {"pid", getpid()},
-               {"deep", cfg.observer.deep},
-               {"config", opts.config_source},
-               {"audit_log", cfg.audit.log.empty() ? "-" : cfg.audit.log},
-               {"hooks", hooks_json},
-               {"jvms_running", running}});
+    nlohmann::json start_ev = {{"type", "daemon.start"},
+                               {"version", std::string(build_version())},
+                               {"pid", getpid()},
+                               {"deep", cfg.observer.deep},
+                               {"config", opts.config_source},
+                               {"audit_log", cfg.audit.log.empty() ? "-" : cfg.audit.log},
+                               {"hooks", hooks_json},
+                               {"jvms_running", running}};
+    // Metrics are refreshed from here on by the main loop, once a second.
+    auto refresh_metrics = [&] {
+        metrics->refresh(proc.stats_event(kernel_counters(*obs), sink.dropped(), false, uptime(),
+                                          sink.write_lost()),
+                         sink.queued());
+    };
+    auto next_metrics = std::chrono::steady_clock::now();
+    if (metrics) {
+        std::vector<std::pair<std::string, std::string>> hooks_list;
+        for (const auto& [kind, hook] : hooks_json.items()) hooks_list.emplace_back(kind, hook.get<std::string>());
+        metrics->set_hooks(std::move(hooks_list));
+        refresh_metrics();
+        start_ev["metrics"] = metrics->address();
+        spdlog::info("metrics: http://{}/metrics", metrics->address());
+    }
+    sink.emit(std::move(start_ev));
     sink.flush();
     SystemdNotifier notifier;
     notifier.ready("watching " + std::to_string(running) + " JVM(s) found at start");
@@ -239,6 +269,10 @@ int run_daemon(const RunOptions& opts) {
             notifier.reloaded("configuration " + opts.config_source + " in effect");
         }
         proc.tick(mono_now());
+        if (metrics && std::chrono::steady_clock::now() >= next_metrics) {
+            next_metrics = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+            refresh_metrics();
+        }
         if (cfg.audit.stats_interval_s && std::chrono::steady_clock::now() >= next_stats) {
             next_stats += std::chrono::seconds(cfg.audit.stats_interval_s);
             auto stats = proc.stats_event(kernel_counters(*obs), sink.dropped(), false, uptime(),

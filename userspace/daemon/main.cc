@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "userspace/cli/printable.h"
 #include "userspace/common/build_info.h"
@@ -29,6 +30,9 @@ int main(int argc, char** argv) {
                    "line per event, for people); a file named by --audit-log/audit.log is always JSON",
          cxxopts::value<std::string>())
         ("stats-interval", "seconds between stats events (overrides the config)", cxxopts::value<unsigned>())
+        ("metrics-listen", "serve Prometheus metrics on IPV4:PORT (port 0: any free port, said in "
+                           "daemon.start), or `off`; overrides metrics: in the config",
+         cxxopts::value<std::string>())
         ("record-raw", "debug: also append raw kernel events as JSON lines to FILE", cxxopts::value<std::string>())
         ("print-default-config", "print the embedded default config and exit")
         ("v,verbose", "debug logging")
@@ -44,7 +48,7 @@ int main(int argc, char** argv) {
     }
     if (args.count("help")) {
         std::cout << cli.help() << "\nExit codes: 0 stopped by SIGTERM/SIGINT, 2 bad command line, "
-                                   "13 bad config / BPF unavailable / audit log unwritable.\n";
+                                   "13 bad config / BPF unavailable / audit log unwritable / metrics address unusable.\n";
         return kDaemonOk;
     }
     if (args.count("version")) {
@@ -59,6 +63,16 @@ int main(int argc, char** argv) {
         } else if (o != "json") {
             std::fprintf(stderr, "jvmwatchd: --output: expected json or text, not '%s' (see --help)\n",
                          jvmwatch::cli::printable(o).c_str());
+            return kDaemonUsage;
+        }
+    }
+    std::optional<std::string> metrics_listen;
+    if (args.count("metrics-listen")) {
+        metrics_listen = args["metrics-listen"].as<std::string>();
+        if (*metrics_listen != "off" && !parse_metrics_listen(*metrics_listen)) {
+            std::fprintf(stderr, "jvmwatchd: --metrics-listen: expected IPV4:PORT (e.g. 127.0.0.1:9469) "
+                                 "or off, not '%s' (see --help)\n",
+                         jvmwatch::cli::printable(*metrics_listen).c_str());
             return kDaemonUsage;
         }
     }
@@ -88,6 +102,10 @@ int main(int argc, char** argv) {
     if (args.count("deep")) cfg->observer.deep = true;
     if (args.count("audit-log")) cfg->audit.log = args["audit-log"].as<std::string>();
     if (args.count("stats-interval")) cfg->audit.stats_interval_s = args["stats-interval"].as<unsigned>();
+    if (metrics_listen) {
+        cfg->metrics.enabled = *metrics_listen != "off";
+        if (cfg->metrics.enabled) cfg->metrics.listen = *metrics_listen;
+    }
     if (args.count("record-raw")) ro.record_raw = args["record-raw"].as<std::string>();
     ro.output = output;
     if (output == jvmwatch::audit::OutputFormat::text && !cfg->audit.log.empty() && cfg->audit.log != "-")
