@@ -5,9 +5,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <exception>
+#include <thread>
 
 #include <prometheus/exposer.h>
 
@@ -35,7 +38,28 @@ std::string bind_failure(const std::string& host, uint16_t port) {
 
 }  // namespace
 
-MetricsServer::~MetricsServer() = default;
+// civetweb's stop waits for its listener thread, which notices only when its poll()
+// returns: up to 2 s once a request was served.  Connecting to our own port wakes it.
+MetricsServer::~MetricsServer() {
+    if (!exposer_) return;
+    auto addr = daemon::parse_metrics_listen(address_);
+    std::atomic<bool> stopped{false};
+    std::thread waker([&] {
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        sa.sin_port = htons(addr ? addr->port : 0);
+        std::string host = !addr || addr->host == "0.0.0.0" ? "127.0.0.1" : addr->host;
+        inet_pton(AF_INET, host.c_str(), &sa.sin_addr);
+        while (!stopped) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            safefs::UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+            if (!fd || connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) return;
+        }
+    });
+    exposer_.reset();
+    stopped = true;
+    waker.join();
+}
 
 std::unique_ptr<MetricsServer> MetricsServer::start(const std::string& listen,
                                                     std::shared_ptr<prometheus::Collectable> collectable,
