@@ -7,10 +7,11 @@ packages=(
   # build
   build-essential pkg-config clang llvm libclang-rt-14-dev bpftool libbpf-dev libelf-dev zlib1g-dev
   libspdlog-dev libfmt-dev libcxxopts-dev libyaml-cpp-dev nlohmann-json3-dev libre2-dev
-  libsystemd-dev libgtest-dev
+  libsystemd-dev libgtest-dev prometheus-cpp-dev
   # tests: real JVMs, agents, peers
   openjdk-17-jdk-headless libjavassist-java jattach util-linux procps
   systemd  # systemd-analyze verify of the unit
+  prometheus  # a real Prometheus server scraping the daemon, and promtool
   # benchmarks
   hyperfine
 )

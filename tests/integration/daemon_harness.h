@@ -41,6 +41,11 @@ public:
         log_ = dir_.file("audit.log");
         Child::Spec s;
         s.argv = {bin_path("jvmwatchd"), "--audit-log", log_};
+        // Metrics on a free port unless the test says otherwise: parallel daemons (and a
+        // packaged one on this host) must not fight over the default port.
+        bool metrics_given = false;
+        for (auto& a : extra_args) metrics_given = metrics_given || a == "--metrics-listen";
+        if (!metrics_given) s.argv.insert(s.argv.end(), {"--metrics-listen", "127.0.0.1:0"});
         for (auto& a : extra_args) s.argv.push_back(a);
         s.env_extra = std::move(env_extra);
         child_ = std::make_unique<Child>(s);

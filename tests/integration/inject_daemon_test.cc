@@ -116,7 +116,8 @@ protected:
 
     std::unique_ptr<Child> start_daemon() {
         Child::Spec s;
-        s.argv = {bin_path("jvmwatchd"), "--config", cfg_, "--audit-log", log_};
+        s.argv = {bin_path("jvmwatchd"), "--config", cfg_, "--audit-log", log_, "--metrics-listen",
+                  "127.0.0.1:0"};
         auto d = std::make_unique<Child>(s);
         EXPECT_TRUE(d->wait_for_output("watching:", std::chrono::seconds(60))) << d->output();
         return d;
