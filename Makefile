@@ -161,6 +161,12 @@ $(BUILD)/bin/observer_bench: $(call obj,bench/observer_bench.cc) $(LIBS)
 	@mkdir -p $(@D)
 	$(Q)$(CXX) $(CXXFLAGS) $^ $(LDLIBS) -o $@
 
+# Metrics scrape benchmark (bench/metrics_scrape.sh builds it; not part of `all`).
+$(BUILD)/bin/metrics_scrape_bench: $(call obj,bench/metrics_scrape.cc) $(LIBS)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CXX) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+
 $(BUILD)/bin/observer_syscall_loop: bench/observer_syscall_loop.c
 	$(call msg,CC,$<)
 	@mkdir -p $(@D)
