@@ -82,11 +82,13 @@ TEST(MetricsEventCounters, CountsTypesAttachesAndInjections) {
     c.on_event({{"type", "inject.ok"}, {"rule", "apm"}});
     c.on_event({{"type", "inject.failed"}, {"rule", "apm"}, {"outcome", "timed_out"}});
     c.on_event({{"type", "inject.skipped"}, {"rule", nullptr}, {"reason", "not_hotspot"}});
+    c.on_event({{"type", "attach"}, {"outcome", 7}, {"operation", {1, 2}}, {"self", "yes"}, {"rule", 3}});
+    c.on_event({{"type", "inject.ok"}, {"rule", {{"x", 1}}}});
     c.on_event({{"type", "no.such.type"}});
     c.on_event({{"no_type", 1}});
     EventCounts s = c.snapshot();
-    EXPECT_EQ(s.by_type["attach"], 4u);
-    EXPECT_EQ(s.by_type["inject.ok"], 1u);
+    EXPECT_EQ(s.by_type["attach"], 5u);
+    EXPECT_EQ(s.by_type["inject.ok"], 2u);
     EXPECT_EQ(s.by_type["other"], 2u);
     EXPECT_EQ(s.by_type["daemon.stop"], 0u) << "every known type is there from the start";
     using K = std::tuple<std::string, std::string, bool>;
@@ -94,6 +96,8 @@ TEST(MetricsEventCounters, CountsTypesAttachesAndInjections) {
     EXPECT_EQ((s.attaches[K{"unknown", "connected", false}]), 1u);
     EXPECT_EQ((s.attaches[K{"load", "replied", true}]), 1u);
     EXPECT_EQ((s.attaches[K{"other", "replied", false}]), 1u);
+    EXPECT_EQ((s.attaches[K{"unknown", "other", false}]), 1u) << "fields of the wrong type";
+    EXPECT_EQ((s.injections[{"", "ok"}]), 1u) << "a rule that is not a string";
     EXPECT_EQ(s.inject_matched["apm"], 1u);
     EXPECT_EQ((s.injections[{"apm", "ok"}]), 1u);
     EXPECT_EQ((s.injections[{"apm", "failed"}]), 1u);

@@ -39,7 +39,8 @@ void EventCounters::on_event(const nlohmann::json& ev) {
     std::lock_guard<std::mutex> g(mu_);
     ++c_.by_type[std::string(event_type_label(type))];
     if (type == "attach") {
-        bool self = ev.value("self", false);
+        auto it = ev.find("self");
+        bool self = it != ev.end() && it->is_boolean() && it->get<bool>();
         ++c_.attaches[{std::string(attach_op_label(string_field(ev, "operation"))),
                        std::string(attach_outcome_label(string_or_empty(ev, "outcome"))), self}];
     } else if (type == "inject.matched") {
