@@ -28,7 +28,7 @@ else
   msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-PKGS      := libbpf spdlog yaml-cpp re2 libsystemd
+PKGS      := libbpf spdlog yaml-cpp re2 libsystemd prometheus-cpp-pull prometheus-cpp-core
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -158,6 +158,12 @@ $(BUILD)/bin/%: tests/native/%.c
 
 # Observer benchmark programs (bench/observer_*.sh builds them; not part of `all`).
 $(BUILD)/bin/observer_bench: $(call obj,bench/observer_bench.cc) $(LIBS)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CXX) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+
+# Metrics scrape benchmark (bench/metrics_scrape.sh builds it; not part of `all`).
+$(BUILD)/bin/metrics_scrape_bench: $(call obj,bench/metrics_scrape.cc) $(LIBS)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CXX) $(CXXFLAGS) $^ $(LDLIBS) -o $@

@@ -8,14 +8,17 @@
 # (kernel.bpf_stats_enabled; run_time_ns / run_cnt of the tpbtf_exec/tp_exec the daemon
 # holds an fd of).  Then the ratio new/base of the medians.
 #   bench/daemon_exec_rate.sh [--base REV | --base-bin PATH] [--rounds N] [--rate R]
-#                             [--exe PATH] [SECS]
+#                             [--exe PATH] [--base-args ARGS] [--new-args ARGS] [SECS]
+# --base-args/--new-args: extra daemon arguments for one side (split at spaces), e.g. the
+# same binary with and without metrics:
+#   --base-bin build/bin/jvmwatchd --base-args "--metrics-listen off" --new-args "--metrics-listen 127.0.0.1:0"
 # Defaults: --base main, 3 rounds, 1000 exec/s, 5 s per phase, --exe build/bin/observer_true
 # (a static no-libc program: the cheapest exec, so the rate is reachable; /bin/true costs
 # the daemon the same per exec).  The base build is kept under $BUILD/bench-base/<commit>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD:-build}
-base_rev=main base_bin="" rounds=3 rate=1000 secs=5 exe=""
+base_rev=main base_bin="" rounds=3 rate=1000 secs=5 exe="" base_args="" new_args=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --base) base_rev=$2; shift 2 ;;
@@ -23,7 +26,9 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift 2 ;;
     --rate) rate=$2; shift 2 ;;
     --exe) exe=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --base-args) base_args=$2; shift 2 ;;
+    --new-args) new_args=$2; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) secs=$1; shift ;;
   esac
 done
@@ -78,9 +83,10 @@ print(t,c)"
 # One phase: start the daemon, storm, measure, stop.
 # Prints "cpu% rss_kib exec_events ns_per_exec execs_per_s cpu%_at_1000".
 phase() {
-  local bin=$1 log="$tmp/audit.jsonl"
+  local bin=$1 args=$2 log="$tmp/audit.jsonl"
   rm -f "$log"
-  "$bin" --audit-log "$log" --stats-interval 3600 2>"$tmp/stderr" &
+  # shellcheck disable=SC2086  # ARGS are split at spaces on purpose
+  "$bin" --audit-log "$log" --stats-interval 3600 $args 2>"$tmp/stderr" &
   d=$!
   for _ in $(seq 600); do grep -q '"daemon.start"' "$log" 2>/dev/null && break; sleep 0.1; done
   grep -q '"daemon.start"' "$log" || { echo "$bin did not start:" >&2; cat "$tmp/stderr" >&2; exit 1; }
@@ -102,14 +108,15 @@ phase() {
     printf "%.2f %d %d %.0f %.0f %.2f\n", cpu, rss, ex, rc ? rt / rc : 0, r, r ? cpu * 1000 / r : 0 }'
 }
 
-echo "base: $base_bin"
-echo "new:  $new_bin"
+echo "base: $base_bin $base_args"
+echo "new:  $new_bin $new_args"
 echo "$rounds rounds of $secs s at $rate exec/s of $exe each"
 : >"$tmp/base" ; : >"$tmp/new"
 for r in $(seq "$rounds"); do
   for which in base new; do
     bin=$([ "$which" = base ] && echo "$base_bin" || echo "$new_bin")
-    out=$(phase "$bin")
+    args=$([ "$which" = base ] && echo "$base_args" || echo "$new_args")
+    out=$(phase "$bin" "$args")
     echo "$out" >>"$tmp/$which"
     read -r c rss ex ns rps c1k <<<"$out"
     printf "round %d %-4s %5d exec/s  CPU %6.2f%% of a core (%5.2f%% at 1000/s)  RSS %6d KiB  exec events %6d  exec prog %5d ns/call\n" \

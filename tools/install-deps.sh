@@ -7,12 +7,13 @@ packages=(
   # build
   build-essential pkg-config clang llvm libclang-rt-14-dev bpftool libbpf-dev libelf-dev zlib1g-dev
   libspdlog-dev libfmt-dev libcxxopts-dev libyaml-cpp-dev nlohmann-json3-dev libre2-dev
-  libsystemd-dev libgtest-dev
+  libsystemd-dev libgtest-dev prometheus-cpp-dev
   help2man  # make deb: manual pages from --help (dpkg-deb, dpkg-shlibdeps: build-essential's dpkg-dev)
   # tests: real JVMs, agents, peers
   openjdk-17-jdk-headless libjavassist-java jattach util-linux procps
   systemd  # systemd-analyze verify of the unit
   lintian  # the package test checks build/jvmwatch_*.deb
+  prometheus  # a real Prometheus server scraping the daemon, and promtool
   # benchmarks
   hyperfine
 )

@@ -49,6 +49,11 @@ public:
             s.argv.push_back("--api-socket");
             s.argv.push_back(dir_.file("api/api.sock"));
         }
+        // Metrics on a free port unless the test says otherwise: parallel daemons (and a
+        // packaged one on this host) must not fight over the default port.
+        bool metrics_given = false;
+        for (auto& a : extra_args) metrics_given = metrics_given || a == "--metrics-listen";
+        if (!metrics_given) s.argv.insert(s.argv.end(), {"--metrics-listen", "127.0.0.1:0"});
         for (auto& a : extra_args) s.argv.push_back(a);
         s.env_extra = std::move(env_extra);
         child_ = std::make_unique<Child>(s);

@@ -346,25 +346,19 @@ TEST(DebPackage, InstallRunSeeAJvmScrapeAndPurgeLeavesNothing) {
     std::string log = *(log_flag + 1);
     EXPECT_EQ(log.rfind("/var/log/jvmwatch/", 0), 0u) << log;
 
-    std::string help;
-    ASSERT_EQ(run_command({"/usr/sbin/jvmwatchd", "--help"}, &help), 0);
-    const bool has_metrics = help.find("--metrics-listen") != std::string::npos;  // GUARD until wp-metrics is merged
     int port = free_port();
     ASSERT_GT(port, 0);
     Child::Spec spec;
     spec.argv = exec;
-    if (has_metrics) {
-        // A free port rather than the default 9469: other daemons may run on this host.
-        spec.argv.push_back("--metrics-listen");
-        spec.argv.push_back("127.0.0.1:" + std::to_string(port));
-    }
-    // The local API's socket in a private directory when the daemon has one (wp-api): the
-    // default /run/jvmwatch/api.sock may belong to a daemon already running here.
+    // A free port rather than the default 9469: other daemons may run on this host.
+    spec.argv.push_back("--metrics-listen");
+    spec.argv.push_back("127.0.0.1:" + std::to_string(port));
+    // The local API's socket in a private directory: the default /run/jvmwatch/api.sock
+    // may belong to a daemon already running here.  A directory the daemon makes itself
+    // (0700): the TempDir is open to all, and would be refused.
     TempDir api_dir("jw-deb-api");
-    if (help.find("--api-socket") != std::string::npos) {
-        spec.argv.push_back("--api-socket");
-        spec.argv.push_back(api_dir.file("api.sock"));
-    }
+    spec.argv.push_back("--api-socket");
+    spec.argv.push_back(api_dir.file("run/api.sock"));
     auto daemon = std::make_unique<Child>(spec);
     auto start = wait_event(log, [](const json& e) { return e["type"] == "daemon.start"; }, 60s);
     ASSERT_TRUE(start) << daemon->output();
@@ -380,12 +374,13 @@ TEST(DebPackage, InstallRunSeeAJvmScrapeAndPurgeLeavesNothing) {
         ASSERT_TRUE(seen) << "no jvm.start for the JVM\n" << daemon->output();
         EXPECT_EQ((*seen)["jvm"]["main"], "jw.daemon.Idle");
 
-        if (has_metrics) {
+        {
             std::string reply;
             eventually([&] {
                 reply = http_get(port, "/metrics");
-                return reply.find("jvmwatch_") != std::string::npos;
+                return reply.find("jvmwatch_jvms{") != std::string::npos;
             }, 30s);
+            EXPECT_NE(reply.find("jvmwatch_jvms{"), std::string::npos) << "the JVM is not counted\n" << reply;
             EXPECT_EQ(reply.rfind("HTTP/1.", 0), 0u) << reply;
             EXPECT_NE(reply.find(" 200 "), std::string::npos) << reply.substr(0, 200);
             size_t series = 0;

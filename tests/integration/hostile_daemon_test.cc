@@ -226,7 +226,7 @@ namespace {
 void expect_refused(const std::vector<std::string>& args, const std::string& path,
                     const std::string& why) {
     Child::Spec s;
-    s.argv = {bin_path("jvmwatchd")};
+    s.argv = {bin_path("jvmwatchd"), "--metrics-listen", "127.0.0.1:0"};
     for (auto& a : args) s.argv.push_back(a);
     Child d(s);
     auto st = d.wait_exit(seconds(20));

@@ -12,6 +12,8 @@
 #include <sstream>
 
 #include "attach/procfs.h"
+#include "tests/common/http_get.h"
+#include "tests/common/prom_text.h"
 #include "tests/common/support.h"
 #include "userspace/audit/json_schema.h"
 #include "userspace/policy/sha256.h"
@@ -116,7 +118,8 @@ protected:
 
     std::unique_ptr<Child> start_daemon() {
         Child::Spec s;
-        s.argv = {bin_path("jvmwatchd"), "--config", cfg_, "--audit-log", log_};
+        s.argv = {bin_path("jvmwatchd"), "--config", cfg_, "--audit-log", log_, "--metrics-listen",
+                  "127.0.0.1:0"};
         auto d = std::make_unique<Child>(s);
         EXPECT_TRUE(d->wait_for_output("watching:", std::chrono::seconds(60))) << d->output();
         return d;
@@ -582,6 +585,35 @@ TEST_F(InjectDaemon, AgentReplacedAfterLoadIsReportedAndNotLoadedUntilReload) {
 }
 
 }  // namespace
+// The Prometheus endpoint counts the injection under its rule, and the daemon's own attach.
+TEST_F(InjectDaemon, MetricsCountInjectionsByRuleAndOutcome) {
+    JW_REQUIRE_ROOT();
+    write_config(policy(marker_agent(dir_.file("marker"))));
+    auto d = start_daemon();
+    auto start = events_of(log_, "daemon.start");
+    ASSERT_EQ(start.size(), 1u);
+    std::string addr = start[0].value("metrics", "");
+    ASSERT_EQ(addr.rfind("127.0.0.1:", 0), 0u) << addr;
+    uint16_t port = static_cast<uint16_t>(std::stoi(addr.substr(10)));
+    auto app = start_app();
+    ASSERT_TRUE(eventually([&] { return events_of(log_, "inject.ok", app->pid()).size() == 1; },
+                           std::chrono::seconds(60))) << d->output();
+    std::map<std::string, double> m;
+    bool counted = eventually([&] {
+        auto r = http_get("127.0.0.1", port, "/metrics");
+        if (!r || r->status != 200) return false;
+        m = parse_prom_text(r->body);
+        return prom_sum(m, "jvmwatch_injections_total", {"rule=\"test-rule\"", "outcome=\"ok\""}) == 1 &&
+               prom_sum(m, "jvmwatch_attaches_total", {"op=\"unknown\"", "self=\"true\""}) >= 1;
+    }, std::chrono::seconds(30));
+    EXPECT_TRUE(counted) << "injections " << prom_sum(m, "jvmwatch_injections_total")
+                         << ", own attaches " << prom_sum(m, "jvmwatch_attaches_total", {"self=\"true\""});
+    EXPECT_EQ(prom_sum(m, "jvmwatch_injection_matches_total", {"rule=\"test-rule\""}), 1);
+    EXPECT_EQ(prom_sum(m, "jvmwatch_injections_total", {"rule=\"test-rule\"", "outcome=\"failed\""}), -1)
+        << "no failure series before a failure";
+    EXPECT_EQ(prom_sum(m, "jvmwatch_events_total", {"type=\"inject.ok\""}), 1);
+}
+
 }  // namespace jvmwatch::test
 
 namespace jvmwatch::test {

@@ -66,7 +66,7 @@ TEST(TextOutput, BogusOutputIsOneLineAndUsageExit) {
 TEST(TextOutput, DaemonPrintsOneLinePerEventOnStdout) {
     JW_REQUIRE_ROOT();
     Child::Spec spec;
-    spec.argv = {bin_path("jvmwatchd"), "--output", "text"};
+    spec.argv = {bin_path("jvmwatchd"), "--output", "text", "--metrics-listen", "127.0.0.1:0"};
     Child d(spec);
     ASSERT_TRUE(d.wait_for_output(" daemon.start ", std::chrono::seconds(60))) << d.output();
     std::string start = line_with(d.output(), {" daemon.start "});

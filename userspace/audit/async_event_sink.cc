@@ -79,6 +79,7 @@ void AsyncEventSink::run() {
 
         std::string out;
         for (auto& ev : batch) {
+            if (opts_.tap) opts_.tap->on_event(ev);
             out += text ? to_text_line(ev) : to_json_line(ev);
             out += '\n';
         }
@@ -94,7 +95,7 @@ void AsyncEventSink::run() {
         }
         bool due = unsynced && ((opts_.fsync_every_events && unsynced >= opts_.fsync_every_events) ||
                                 clock::now() >= first_unsynced + interval || stop);
-        if (opts_.tap) opts_.tap(batch);
+        if (opts_.batch_tap) opts_.batch_tap(batch);
         if (due) {
             if (!file_.sync(&err)) std::fprintf(stderr, "jvmwatchd: %s\n", err.c_str());
             unsynced = 0;
@@ -135,5 +136,6 @@ uint64_t AsyncEventSink::written() const { std::lock_guard<std::mutex> g(mu_); r
 uint64_t AsyncEventSink::write_errors() const { std::lock_guard<std::mutex> g(mu_); return write_errors_; }
 uint64_t AsyncEventSink::write_lost() const { std::lock_guard<std::mutex> g(mu_); return write_lost_; }
 uint64_t AsyncEventSink::rotations() const { std::lock_guard<std::mutex> g(mu_); return rotations_; }
+size_t AsyncEventSink::queued() const { std::lock_guard<std::mutex> g(mu_); return queue_.size(); }
 
 }  // namespace jvmwatch::audit

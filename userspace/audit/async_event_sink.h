@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "userspace/audit/event_sink.h"
+#include "userspace/audit/event_tap.h"
 #include "userspace/audit/log_file.h"
 
 namespace jvmwatch::audit {
@@ -35,9 +36,11 @@ struct SinkOptions {
     unsigned fsync_interval_ms = 1000;
     std::string host;                   // "" = gethostname()
     OutputFormat stdout_format = OutputFormat::json;
+    // Sees each event on the writer thread (metrics); not owned, outlives the sink.
+    EventTap* tap = nullptr;
     // Called on the writer thread with each batch once written (the local API's feed,
     // userspace/api/api_feed.h); it must only hand the batch off, never wait.
-    std::function<void(const std::deque<nlohmann::json>&)> tap;
+    std::function<void(const std::deque<nlohmann::json>&)> batch_tap;
 };
 
 class AsyncEventSink : public EventSink {
@@ -59,6 +62,8 @@ public:
     uint64_t write_errors() const;
     uint64_t write_lost() const;        // events in batches that failed to write
     uint64_t rotations() const;
+    size_t queued() const;              // events waiting for the writer now
+    size_t capacity() const { return opts_.queue_capacity; }
     const std::string& host() const { return host_; }
 
 private:

@@ -1,5 +1,8 @@
 #include "userspace/daemon/daemon_config.h"
 
+#include <arpa/inet.h>
+
+#include <charconv>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -39,6 +42,9 @@ api:                         # the local API for `jvmwatch ps/events/status` (do
   socket: /run/jvmwatch/api.sock   # root-only: mode 0600 in a 0700 directory
   events_ring: 10000         # recent events kept for `jvmwatch events` (1..1000000)
   max_clients: 16            # clients at once (1..256)
+metrics:                     # Prometheus endpoint: GET /metrics (docs/daemon.md, "Metrics")
+  enabled: true
+  listen: "127.0.0.1:9469"   # IPV4:PORT; loopback only unless you say otherwise
 )";
 
 namespace {
@@ -89,6 +95,22 @@ void section(const std::string& file, const std::string& name, const YAML::Node&
 }
 
 }  // namespace
+
+std::optional<ListenAddress> parse_metrics_listen(const std::string& text) {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 >= text.size()) return std::nullopt;
+    ListenAddress a;
+    a.host = text.substr(0, colon);
+    in_addr ip{};
+    if (inet_pton(AF_INET, a.host.c_str(), &ip) != 1) return std::nullopt;
+    const char* p = text.data() + colon + 1;
+    const char* end = text.data() + text.size();
+    unsigned port = 0;
+    auto [stop, ec] = std::from_chars(p, end, port);
+    if (ec != std::errc() || stop != end || port > 65535 || end - p > 5) return std::nullopt;
+    a.port = static_cast<uint16_t>(port);
+    return a;
+}
 
 std::optional<DaemonConfig> parse_daemon_config(const std::string& text, const std::string& file,
                                                 const InjectConfigHook& inject_hook,
@@ -152,6 +174,11 @@ std::optional<DaemonConfig> parse_daemon_config(const std::string& text, const s
                     bad(file, v["events_ring"], "api.events_ring: must be between 1 and 1000000");
                 if (c.api.max_clients < 1 || c.api.max_clients > 256)
                     bad(file, v["max_clients"], "api.max_clients: must be between 1 and 256");
+            } else if (k == "metrics") {
+                section(file, k, v, {{"enabled", u(&c.metrics.enabled)},
+                                     {"listen", u(&c.metrics.listen)}});
+                if (!parse_metrics_listen(c.metrics.listen))
+                    bad(file, v["listen"], "metrics.listen: expected IPV4:PORT such as 127.0.0.1:9469");
             } else if (k == "inject") {
                 c.inject = v;
                 if (inject_hook) {

@@ -1,5 +1,5 @@
 // jvmwatchd's configuration (YAML): `audit:`, `observer:`, `correlation:`, `tables:`,
-// `enrichment:`, `api:`,
+// `enrichment:`, `api:`, `metrics:`,
 // and `inject:`, which belongs to the injector and is handed to a parse hook with the
 // file name.  Unknown keys are refused with "file:line: reason".  An embedded default
 // is used when no --config is given (docs/daemon.md shows it).
@@ -55,8 +55,20 @@ struct DaemonConfig {
         uint32_t events_ring = 10000;
         uint32_t max_clients = 16;
     } api;
+    struct Metrics {
+        bool enabled = true;           // the Prometheus endpoint (docs/daemon.md, "Metrics")
+        std::string listen = "127.0.0.1:9469";
+    } metrics;
     YAML::Node inject;                 // null if absent
 };
+
+// A metrics listen address: an IPv4 address and a port ("127.0.0.1:9469"; port 0 = any
+// free port).  No host names, no lists: exactly one socket.
+struct ListenAddress {
+    std::string host;
+    uint16_t port = 0;
+};
+std::optional<ListenAddress> parse_metrics_listen(const std::string& text);
 
 // Validates (and may apply) the `inject:` section; false with "file:line: reason".
 using InjectConfigHook =

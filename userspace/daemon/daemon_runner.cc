@@ -20,6 +20,7 @@
 #include "userspace/daemon/event_processor.h"
 #include "userspace/daemon/raw_event_json.h"
 #include "userspace/daemon/systemd_notifier.h"
+#include "userspace/metrics/daemon_metrics.h"
 #include "userspace/observer/observer.h"
 
 namespace jvmwatch::daemon {
@@ -90,11 +91,22 @@ int run_daemon(const RunOptions& opts) {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     };
 
+    // Metrics first: the sink's writer counts events into them, and a port in use stops
+    // the start before anything is loaded.
+    std::unique_ptr<metrics::DaemonMetrics> metrics;
     std::string err;
+    if (cfg.metrics.enabled) {
+        metrics = std::make_unique<metrics::DaemonMetrics>(cfg);
+        if (!metrics->listen(&err)) {
+            spdlog::error("metrics: {}", err);
+            return kDaemonSystemError;
+        }
+    }
     // The local API (docs/api.md): its thread is fed by the sink's writer, after the
     // write, through a bounded hand-off.  Declared before the sink: it outlives it.
     std::unique_ptr<api::ApiServer> api_server;
     audit::SinkOptions so = sink_options(cfg, opts.output);
+    if (metrics) so.tap = metrics->tap();
     if (cfg.api.enabled) {
         api::ServerOptions ao;
         ao.socket_path = cfg.api.socket;
@@ -103,7 +115,7 @@ int run_daemon(const RunOptions& opts) {
         al.events_ring = cfg.api.events_ring;
         al.max_jvms = cfg.tables.max_jvms;
         api_server = std::make_unique<api::ApiServer>(ao, al);
-        so.tap = [feed = &api_server->feed()](const std::deque<nlohmann::json>& batch) { feed->offer(batch); };
+        so.batch_tap = [feed = &api_server->feed()](const std::deque<nlohmann::json>& batch) { feed->offer(batch); };
     }
     audit::AsyncEventSink sink(std::move(so));
     if (!sink.start(&err)) {
@@ -170,6 +182,7 @@ int run_daemon(const RunOptions& opts) {
         return start_ticks == 0 || st->start_time_ticks == start_ticks;
     };
     EventProcessor proc(pc, pd);
+    if (metrics) proc.add_listener(metrics->census());
 
     auto& hooks = daemon_hooks();
     if (hooks.on_start) {
@@ -215,14 +228,30 @@ int run_daemon(const RunOptions& opts) {
 
     nlohmann::json hooks_json = nlohmann::json::object();
     for (const auto& h : obs->hooks()) hooks_json[std::string(observer::to_string(h.kind))] = h.hook;
-    sink.emit({{"type", "daemon.start"},
-               {"version", std::string(build_version())},
-               {"pid", getpid()},
-               {"deep", cfg.observer.deep},
-               {"config", opts.config_source},
-               {"audit_log", cfg.audit.log.empty() ? "-" : cfg.audit.log},
-               {"hooks", hooks_json},
-               {"jvms_running", running}});
+    nlohmann::json start_ev = {{"type", "daemon.start"},
+                               {"version", std::string(build_version())},
+                               {"pid", getpid()},
+                               {"deep", cfg.observer.deep},
+                               {"config", opts.config_source},
+                               {"audit_log", cfg.audit.log.empty() ? "-" : cfg.audit.log},
+                               {"hooks", hooks_json},
+                               {"jvms_running", running}};
+    // Metrics are refreshed from here on by the main loop, once a second.
+    auto refresh_metrics = [&] {
+        metrics->refresh(proc.stats_event(kernel_counters(*obs), sink.dropped(), false, uptime(),
+                                          sink.write_lost()),
+                         sink.queued());
+    };
+    auto next_metrics = std::chrono::steady_clock::now();
+    if (metrics) {
+        std::vector<std::pair<std::string, std::string>> hooks_list;
+        for (const auto& [kind, hook] : hooks_json.items()) hooks_list.emplace_back(kind, hook.get<std::string>());
+        metrics->set_hooks(std::move(hooks_list));
+        refresh_metrics();
+        start_ev["metrics"] = metrics->address();
+        spdlog::info("metrics: http://{}/metrics", metrics->address());
+    }
+    sink.emit(std::move(start_ev));
     sink.flush();
     SystemdNotifier notifier;
     notifier.ready("watching " + std::to_string(running) + " JVM(s) found at start");
@@ -268,6 +297,10 @@ int run_daemon(const RunOptions& opts) {
             notifier.reloaded("configuration " + opts.config_source + " in effect");
         }
         proc.tick(mono_now());
+        if (metrics && std::chrono::steady_clock::now() >= next_metrics) {
+            next_metrics = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+            refresh_metrics();
+        }
         if (cfg.audit.stats_interval_s && std::chrono::steady_clock::now() >= next_stats) {
             next_stats += std::chrono::seconds(cfg.audit.stats_interval_s);
             auto stats = proc.stats_event(kernel_counters(*obs), sink.dropped(), false, uptime(),

@@ -14,7 +14,8 @@ namespace jvmwatch::daemon {
 enum DaemonExit : int {
     kDaemonOk = 0,          // stopped by SIGTERM/SIGINT
     kDaemonUsage = 2,       // bad command line
-    kDaemonSystemError = 13 // bad config, BPF unavailable, audit log unwritable
+    kDaemonSystemError = 13 // bad config, BPF unavailable, audit log unwritable, metrics port
+                            // unusable
 };
 
 struct RunOptions {

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "userspace/cli/printable.h"
 #include "userspace/common/build_info.h"
@@ -32,6 +33,9 @@ int main(int argc, char** argv) {
                        "(overrides api.socket and enables it)", cxxopts::value<std::string>())
         ("no-api", "do not serve the local API (overrides api.enabled)")
         ("stats-interval", "seconds between stats events (overrides the config)", cxxopts::value<unsigned>())
+        ("metrics-listen", "serve Prometheus metrics on IPV4:PORT (port 0: any free port, said in "
+                           "daemon.start), or `off`; overrides metrics: in the config",
+         cxxopts::value<std::string>())
         ("record-raw", "debug: also append raw kernel events as JSON lines to FILE", cxxopts::value<std::string>())
         ("print-default-config", "print the embedded default config and exit")
         ("v,verbose", "debug logging")
@@ -47,7 +51,7 @@ int main(int argc, char** argv) {
     }
     if (args.count("help")) {
         std::cout << cli.help() << "\nExit codes: 0 stopped by SIGTERM/SIGINT, 2 bad command line, "
-                                   "13 bad config / BPF unavailable / audit log unwritable.\n";
+                                   "13 bad config / BPF unavailable / audit log unwritable / metrics address unusable.\n";
         return kDaemonOk;
     }
     if (args.count("version")) {
@@ -62,6 +66,16 @@ int main(int argc, char** argv) {
         } else if (o != "json") {
             std::fprintf(stderr, "jvmwatchd: --output: expected json or text, not '%s' (see --help)\n",
                          jvmwatch::cli::printable(o).c_str());
+            return kDaemonUsage;
+        }
+    }
+    std::optional<std::string> metrics_listen;
+    if (args.count("metrics-listen")) {
+        metrics_listen = args["metrics-listen"].as<std::string>();
+        if (*metrics_listen != "off" && !parse_metrics_listen(*metrics_listen)) {
+            std::fprintf(stderr, "jvmwatchd: --metrics-listen: expected IPV4:PORT (e.g. 127.0.0.1:9469) "
+                                 "or off, not '%s' (see --help)\n",
+                         jvmwatch::cli::printable(*metrics_listen).c_str());
             return kDaemonUsage;
         }
     }
@@ -100,6 +114,10 @@ int main(int argc, char** argv) {
         }
     }
     if (args.count("no-api")) cfg->api.enabled = false;
+    if (metrics_listen) {
+        cfg->metrics.enabled = *metrics_listen != "off";
+        if (cfg->metrics.enabled) cfg->metrics.listen = *metrics_listen;
+    }
     if (args.count("record-raw")) ro.record_raw = args["record-raw"].as<std::string>();
     ro.output = output;
     if (output == jvmwatch::audit::OutputFormat::text && !cfg->audit.log.empty() && cfg->audit.log != "-")
