@@ -50,6 +50,13 @@ std::string abs(const std::string& p) {
     return s;
 }
 
+// The file's sha256 as coreutils computes it (independent of the daemon's code).
+std::string sha256sum(const std::string& path) {
+    std::string out;
+    EXPECT_EQ(run_command({"sha256sum", path}, &out), 0) << out;
+    return out.substr(0, out.find(' '));
+}
+
 class ApiTest : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -157,11 +164,83 @@ TEST_F(ApiDeepTest, PsShowsStaticAndDynamicAgentsAndTheLastAttach) {
     while (std::getline(lines, line))
         if (line.rfind(std::to_string(jvm.pid()) + " ", 0) == 0) {
             found = true;
-            EXPECT_NE(line.find("marker.jar,+marker.jar"), std::string::npos) << line;
+            // The static one with the first digits of its sha256 (the daemon hashed it).
+            EXPECT_NE(line.find("marker.jar#" + sha256sum(jar).substr(0, 12) + ",+marker.jar"), std::string::npos)
+                << line;
             EXPECT_NE(line.find("jvmwatch["), std::string::npos) << line;
             EXPECT_NE(line.find(" load "), std::string::npos) << line;
         }
     EXPECT_TRUE(found) << t.out;
+}
+
+// jvm.start carries the JVM's command-line agents with the sha256 of each file; `ps` shows
+// its first 12 digits.
+TEST_F(ApiTest, StaticAgentsCarryTheSha256OfTheirFiles) {
+    JW_REQUIRE_ROOT();
+    std::string jar = abs(java_jar("marker"));
+    std::string hash = sha256sum(jar);
+    ASSERT_EQ(hash.size(), 64u);
+    Child jvm(java_spec({"-javaagent:" + jar + "=" + dir_.file("m1") + ",a=b", "-Xmx32m"}, "jw.test.Sleeper"));
+    auto start = daemon_->wait_for([&](const json& e) {
+        return e["type"] == "jvm.start" && e["jvm"]["pid"] == jvm.pid();
+    });
+    ASSERT_TRUE(start) << daemon_->output();
+    const json& agents = (*start)["jvm"]["agents"];
+    ASSERT_TRUE(agents.is_array()) << start->dump();
+    ASSERT_EQ(agents.size(), 1u) << start->dump();
+    EXPECT_EQ(agents[0]["kind"], "java");
+    EXPECT_EQ(agents[0]["path"], jar);
+    EXPECT_EQ(agents[0]["options"], dir_.file("m1") + ",a=b");
+    EXPECT_EQ(agents[0]["sha256"], hash) << start->dump();
+    struct stat st;
+    ASSERT_EQ(stat(jar.c_str(), &st), 0);
+    EXPECT_EQ(agents[0]["size"], st.st_size);
+    EXPECT_FALSE(agents[0].contains("why"));
+
+    json row;
+    ASSERT_TRUE(eventually([&] { row = ps_row(jvm.pid()); return row.is_object(); }, 20s));
+    ASSERT_EQ(row["agents"].size(), 1u) << row.dump();
+    EXPECT_EQ(row["agents"][0]["source"], "static");
+    EXPECT_EQ(row["agents"][0]["sha256"], hash.substr(0, 12)) << row.dump();
+}
+
+// Agent paths that are a FIFO (the JVM itself blocks opening it), a link to that FIFO or a
+// directory are recorded with why, never opened; a relative one is hashed against the JVM's
+// cwd.  The daemon goes on.
+TEST_F(ApiTest, HostileStaticAgentPathsAreRecordedNotOpened) {
+    JW_REQUIRE_ROOT();
+    std::string cwd = dir_.file("cwd");
+    ASSERT_EQ(mkdir(cwd.c_str(), 0755), 0);
+    std::string fifo = cwd + "/fifo.jar";
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0644), 0);
+    ASSERT_EQ(symlink(fifo.c_str(), (cwd + "/link.jar").c_str()), 0);
+    {
+        std::ifstream src(java_jar("marker"), std::ios::binary);
+        std::ofstream dst(cwd + "/rel.jar", std::ios::binary);
+        dst << src.rdbuf();
+    }
+    std::string hash = sha256sum(cwd + "/rel.jar");
+    // The JVM hangs in its own open() of the FIFO: it stays up, its later agents unused.
+    Child::Spec spec = java_spec({"-javaagent:" + fifo, "-javaagent:" + cwd + "/link.jar", "-agentpath:" + cwd,
+                                  "-javaagent:rel.jar", "-javaagent:" + cwd + "/missing.jar"},
+                                 "jw.test.Sleeper");
+    spec.cwd = cwd;
+    Child jvm(spec);
+    auto start = daemon_->wait_for([&](const json& e) {
+        return e["type"] == "jvm.start" && e["jvm"]["pid"] == jvm.pid();
+    });
+    ASSERT_TRUE(start) << daemon_->output();
+    const json& agents = (*start)["jvm"]["agents"];
+    ASSERT_EQ(agents.size(), 5u) << start->dump();
+    for (size_t i : {0u, 1u, 2u, 4u}) {
+        EXPECT_FALSE(agents[i].contains("sha256")) << agents[i].dump();
+        EXPECT_TRUE(agents[i].contains("why")) << agents[i].dump();
+    }
+    EXPECT_EQ(agents[3]["path"], "rel.jar");
+    EXPECT_EQ(agents[3]["sha256"], hash) << agents[3].dump();
+    // Still serving: another JVM is seen.
+    Child other(java_spec({"-Xmx32m"}, "jw.test.Sleeper"));
+    EXPECT_TRUE(saw("jvm.start", other.pid())) << daemon_->output();
 }
 
 // An agent file name with a terminal escape, a newline and invalid UTF-8 reaches the table escaped.

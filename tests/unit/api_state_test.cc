@@ -63,6 +63,33 @@ TEST(ApiState, JvmStartGivesARowWithStaticAgents) {
     EXPECT_TRUE(r["last_attach"].is_null());
 }
 
+TEST(ApiState, JvmAgentsOfJvmStartGiveTheStaticAgentsWithShortHash) {
+    ApiState st;
+    json ev = jvm_start(42, {"java", "-javaagent:/from/cmdline.jar", "App"});
+    std::string hash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    ev["jvm"]["agents"] = {{{"kind", "java"}, {"path", "/opt/a.jar"}, {"options", "o=1"}, {"sha256", hash}, {"size", 10}},
+                           {{"kind", "lib"}, {"path", "jdwp"}},
+                           {{"kind", "native"}, {"path", "/x.so"}, {"size", 1}, {"why", "too large to hash"}},
+                           {{"kind", "java"}, {"path", "/evil.jar"}, {"sha256", "not-hex-\x1b[31m"}}};
+    ev["jvm"]["agents_dropped"] = 3;
+    st.consume(ev);
+    auto r = row_for(st.ps_json(), 42);
+    ASSERT_TRUE(r);
+    const json& a = (*r)["agents"];
+    ASSERT_EQ(a.size(), 4u) << r->dump();   // the daemon's reading, not the command line
+    EXPECT_EQ(a[0]["path"], "/opt/a.jar");
+    EXPECT_EQ(a[0]["kind"], "java");
+    EXPECT_EQ(a[0]["options"], "o=1");
+    EXPECT_EQ(a[0]["source"], "static");
+    EXPECT_EQ(a[0]["sha256"], "0123456789ab");
+    EXPECT_EQ(a[1]["kind"], "native");
+    EXPECT_EQ(a[1]["path"], "jdwp");
+    EXPECT_FALSE(a[1].contains("sha256"));
+    EXPECT_FALSE(a[2].contains("sha256"));
+    EXPECT_FALSE(a[3].contains("sha256"));   // not hex: not shown
+    EXPECT_EQ((*r)["agents_dropped"], 3);
+}
+
 TEST(ApiState, AttachLoadAddsADynamicAgentAndTheLastAttach) {
     ApiState st;
     st.consume(jvm_start(42, {"java", "App"}));

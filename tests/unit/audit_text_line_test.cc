@@ -80,8 +80,12 @@ std::map<std::string, json> one_of_each_type() {
     add(merge(envelope("daemon.stop"), {{"pid", 812}, {"reason", "SIGTERM"}, {"uptime_s", 3600.25}}));
     add(merge(envelope("daemon.reload"),
               {{"ok", false}, {"config", "/etc/jvmwatch/jvmwatchd.yaml"}, {"error", "jvmwatchd.yaml:3: unknown key 'x'"}}));
+    json started = jvm();
+    started["agents"] = {{{"kind", "java"}, {"path", "/opt/a.jar"}, {"options", "x=1"},
+                          {"sha256", std::string(64, 'a')}, {"size", 12}},
+                         {{"kind", "native"}, {"path", "/tmp/fifo"}, {"why", "not a regular file"}}};
     add(merge(envelope("jvm.start"),
-              {{"jvm", jvm()}, {"detected_by", "exec"}, {"existing", false},
+              {{"jvm", started}, {"detected_by", "exec"}, {"existing", false},
                {"exec_time", "2026-11-21T14:31:58.1Z"}, {"libjvm_loaded", false},
                {"enrichment", {{"complete", false}, {"reason", "timeout"}, {"missing", {"java_home", "jdk_version"}}}}}));
     add(merge(envelope("jvm.exit"), {{"jvm", jvm()}, {"signal", 9}, {"exit_time", "2026-11-21T14:32:00Z"},
@@ -163,7 +167,7 @@ TEST(AuditTextLine, FormsEveryEventTypeOfTheSchema) {
         {"daemon.start", {"jvmwatchd[812] 0.1.0", "config /etc/jvmwatch/jvmwatchd.yaml", "deep", "4 JVM(s)"}},
         {"daemon.stop", {"jvmwatchd[812]", "stopped by SIGTERM", "3600.2 s"}},
         {"daemon.reload", {"config /etc/jvmwatch/jvmwatchd.yaml", "refused", "jvmwatchd.yaml:3: unknown key 'x'"}},
-        {"jvm.start", {"java[3374] app ctr 0123456789ab jw.daemon.Idle", "jdk 17.0.15", "by exec",
+        {"jvm.start", {"java[3374] app ctr 0123456789ab jw.daemon.Idle", "jdk 17.0.15", "by exec", "2 agents",
                        "incomplete: timeout, missing java_home jdk_version"}},
         {"jvm.exit", {"java[3374] app", "killed by signal 9", "after 1.5 s"}},
         {"attach", {"jattach[3491] root -> java[3374] app", "load instrument false /x.jar=a",

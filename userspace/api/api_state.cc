@@ -165,7 +165,22 @@ void ApiState::on_jvm_start(const json& ev) {
     v.jdk = cap(field(j, "jdk_version"));
     v.container_id = cap(field(j, "container_id"));
     v.exe = cap(field(j, "exe"));
-    add_static_agents(v, field(j, "cmdline"));
+    // The daemon's own reading of them (hashed) when it has one, else the command line.
+    if (const json& agents = field(j, "agents"); agents.is_array()) {
+        for (const auto& a : agents) {
+            AgentView av;
+            av.source = "static";
+            av.kind = cap(field(a, "kind"));
+            if (av.kind == "lib") av.kind = "native";   // -agentlib: as the fallback names it
+            av.path = cap(field(a, "path"));
+            av.options = cap(field(a, "options"));
+            av.sha256 = short_hash(a);
+            add_agent(v, std::move(av));
+        }
+        if (auto d = int_field(j, "agents_dropped"); d && *d > 0) v.agents_dropped += static_cast<uint64_t>(*d);
+    } else {
+        add_static_agents(v, field(j, "cmdline"));
+    }
     jvms_[*pid] = std::move(v);
 }
 

@@ -294,6 +294,8 @@ void format_jvm_start(Line& l, const json& ev) {
     if (!str(j, "jdk_version").empty()) l.lit(" jdk ").text(str(j, "jdk_version"), kWordCap);
     l.sep().lit("by ").text(str(ev, "detected_by").empty() ? "?" : str(ev, "detected_by"), kWordCap);
     if (flag(ev, "existing")) l.lit(", running before the daemon");
+    if (const json* agents = field(j, "agents"); agents && agents->is_array() && !agents->empty())
+        l.sep().lit(std::to_string(agents->size())).lit(agents->size() == 1 ? " agent" : " agents");
     const json& en = object(ev, "enrichment");
     if (field(ev, "enrichment")) {
         l.sep().lit("incomplete: ").text(str(en, "reason").empty() ? "?" : str(en, "reason"), kWordCap);

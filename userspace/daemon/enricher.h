@@ -24,6 +24,7 @@
 
 #include "attach/jvm_process.h"
 #include "userspace/daemon/process_table.h"
+#include "userspace/daemon/static_agents.h"
 
 namespace jvmwatch::daemon {
 
@@ -51,6 +52,7 @@ struct EnrichResult {
     Status status = Status::failed;
     std::optional<ProcessInfo> process; // /proc facts (exe, cmdline, cgroup, namespaces)
     std::optional<jvm::JvmProcess> jvm; // when want_jvm and it is a JVM (or not_jvm facts)
+    std::optional<StaticAgents> agents; // a JVM's command-line agents, hashed (static_agents.h)
     std::string user;                   // passwd name of the process's uid, if learnt
     std::string why;                    // failed / timed_out: one short reason
 };

@@ -175,6 +175,10 @@ void EventProcessor::report_start(JvmInfo& j, const std::string& missing_reason)
                          {"detected_by", j.detected_by},
                          {"existing", existing},
                          {"libjvm_loaded", j.proc.libjvm_loaded}};
+    if (j.agents) {
+        ev["jvm"]["agents"] = static_agents_json(*j.agents);
+        if (j.agents->dropped) ev["jvm"]["agents_dropped"] = j.agents->dropped;
+    }
     if (j.exec_ts_ns) ev["exec_time"] = d_.clock.format(j.exec_ts_ns);
     if (!missing_reason.empty())
         ev["enrichment"] = {{"complete", false}, {"reason", missing_reason}, {"missing", missing_fields(j)}};
@@ -212,6 +216,7 @@ void EventProcessor::on_enriched(EnrichResult r) {
     if (j && start && j->proc.start_time_ticks && start != j->proc.start_time_ticks) j = nullptr;
     if (j) {
         if (r.jvm && (r.status == S::ok || r.status == S::not_jvm)) merge_inspected(*j, *r.jvm);
+        if (r.agents) j->agents = std::move(r.agents);
         if (r.process) merge_process(*j, *r.process);
         if (j->cgroup.empty()) {
             // The cgroup of a process in an already known cgroup.
@@ -234,6 +239,7 @@ void EventProcessor::on_enriched(EnrichResult r) {
         JvmInfo info;
         info.proc = *r.jvm;
         info.enriched = true;
+        info.agents = std::move(r.agents);
         info.detected_by = r.job.purpose;
         if (r.process) {
             info.cgroup = r.process->cgroup;

@@ -13,6 +13,7 @@
 
 #include "attach/jvm_process.h"
 #include "userspace/daemon/lru_map.h"
+#include "userspace/daemon/static_agents.h"
 
 namespace jvmwatch::daemon {
 
@@ -22,6 +23,7 @@ struct JvmInfo {
     std::string container_id;
     uint32_t pidns = 0;
     uint32_t mntns = 0;
+    std::optional<StaticAgents> agents;  // from enrichment; unknown without it
     std::string detected_by;         // "exec", "vm_thread", "scan"
     uint64_t exec_ts_ns = 0;         // kernel time of the exec, 0 if not seen
     uint32_t milestones = 0;         // bit per enum jw_milestone seen

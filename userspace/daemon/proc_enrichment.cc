@@ -64,6 +64,10 @@ Enricher::Work make_proc_enrichment(ProcSources src) {
             }
             r.status = r.jvm->kind == jvm::Kind::not_jvm ? S::not_jvm : S::ok;
             if (r.status == S::not_jvm) return r;   // nothing more is needed of it
+            // Its agent files, as it sees them (safefs, inside its root, capped).
+            StaticAgents agents = parse_static_agents(r.jvm->cmdline);
+            hash_static_agents(src.proc_root, job.pid, agents);
+            r.agents = std::move(agents);
             r.user = r.jvm->user;
         } else {
             r.status = r.process ? S::ok : S::gone;
