@@ -168,6 +168,9 @@ TEST_F(StaticAgentsHash, FifosDirectoriesAndMissingFilesAreRecordedNotOpened) {
         EXPECT_EQ(s.sha256, "") << s.path;
         EXPECT_NE(s.why, "") << s.path;
     }
+    EXPECT_EQ(a.agents[0].why, "a FIFO, not a regular file");
+    EXPECT_EQ(a.agents[2].why, "a directory, not a regular file");
+    EXPECT_EQ(a.agents[3].why, "No such file or directory");
 }
 
 TEST_F(StaticAgentsHash, LargeFilesGetASizeAndNoHashWithinTheBudget) {

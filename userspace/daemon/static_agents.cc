@@ -61,6 +61,15 @@ std::string cwd_in_root(const std::string& proc_root, pid_t pid, std::string* wh
     return "";
 }
 
+// safefs says "<path> is a FIFO, ..." or "<path>: <error>": the event has the path already.
+std::string without_path(const std::string& why, const std::string& path) {
+    for (const std::string& sep : {std::string(" is "), std::string(": ")})
+        if (why.size() > path.size() + sep.size() && why.compare(0, path.size(), path) == 0 &&
+            why.compare(path.size(), sep.size(), sep) == 0)
+            return why.substr(path.size() + sep.size());
+    return why;
+}
+
 }  // namespace
 
 StaticAgents parse_static_agents(const std::vector<std::string>& cmdline) {
@@ -133,10 +142,11 @@ void hash_static_agents(const std::string& proc_root, pid_t pid, StaticAgents& a
         // O_PATH, resolved inside the JVM's root: a FIFO or device is found, not opened.
         struct stat st;
         safefs::Failure f;
-        safefs::UniqueFd o = safefs::open_path(root.get(), safefs::relative_to_root(path),
-                                               safefs::Resolve::in_root, safefs::Expect{}, &st, &f);
+        std::string rel = safefs::relative_to_root(path);
+        safefs::UniqueFd o = safefs::open_path(root.get(), rel, safefs::Resolve::in_root,
+                                               safefs::Expect{}, &st, &f);
         if (!o) {
-            a.why = f.why.empty() ? "cannot open" : f.why;
+            a.why = f.why.empty() ? "cannot open" : without_path(f.why, rel);
             continue;
         }
         a.size_known = true;
