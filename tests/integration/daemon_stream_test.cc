@@ -230,6 +230,44 @@ TEST(DaemonStream, JvmInItsOwnPidAndMountNamespace) {
     EXPECT_EQ((*a)["attacher"]["ppid"], getpid());
 }
 
+// A JVM's -javaagent file is hashed as the JVM sees it: here its mount namespace has a
+// tmpfs over the agent's directory, holding the real agent, while the host's directory at
+// the same path holds a decoy.  jvm.start must carry the real agent's sha256.
+TEST(DaemonStream, StaticAgentIsHashedInsideTheJvmsMountNamespace) {
+    JW_REQUIRE_ROOT();
+    Jvmwatchd d;
+    ASSERT_TRUE(d.wait_ready()) << d.output();
+    TempDir cp("jw-daemon-agent-cp", "/var/tmp");
+    std::filesystem::copy(java_classes(), cp.path(), std::filesystem::copy_options::recursive);
+    TempDir agents("jw-daemon-agent", "/var/tmp");
+    std::string jar = agents.file("agent.jar");
+    std::ofstream(jar) << "host decoy, not the agent";
+    auto sha256sum = [](const std::string& path) {
+        std::string out;
+        EXPECT_EQ(run_command({"sha256sum", path}, &out), 0) << out;
+        return out.substr(0, out.find(' '));
+    };
+    std::string decoy = sha256sum(jar);
+    std::string real = sha256sum(java_jar("marker"));
+    ASSERT_NE(decoy, real);
+    Child::Spec spec;
+    spec.argv = {"unshare", "--mount", "sh", "-c",
+                 "mount -t tmpfs tmpfs " + agents.path() + " && cp " + java_jar("marker") + " " + jar +
+                     " && exec java -javaagent:" + jar + "=" + agents.file("m") + " -cp " + cp.path() +
+                     " jw.daemon.Idle 300"};
+    Child ns(spec);
+    ASSERT_TRUE(ns.wait_for_output("ready", std::chrono::seconds(60))) << ns.output();
+    auto s = d.wait_for([&](const json& e) {
+        return e["type"] == "jvm.start" && e["jvm"]["main"] == "jw.daemon.Idle" && e["jvm"].contains("agents") &&
+               !e["jvm"]["agents"].empty();
+    });
+    ASSERT_TRUE(s) << "no jvm.start with agents for the namespaced JVM";
+    const json& a = (*s)["jvm"]["agents"][0];
+    EXPECT_EQ(a["path"], jar);
+    EXPECT_EQ(a["sha256"], real) << a.dump();
+    EXPECT_NE(a["sha256"], decoy);
+}
+
 TEST(DaemonStream, ExecStormIsSeenOrLossIsCounted) {
     JW_REQUIRE_ROOT();
     Jvmwatchd d;
