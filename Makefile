@@ -54,7 +54,9 @@ ATTACH_OBJS := $(call obj,$(ATTACH_SRCS))
 CORE_OBJS   := $(call obj,$(CORE_SRCS))
 UNIT_OBJS   := $(call obj,$(UNIT_SRCS))
 INTEG_OBJS  := $(call obj,$(INTEG_SRCS))
-SKELS       := $(patsubst bpf/%.bpf.c,$(BUILD)/gen/%.skel.h,$(BPF_SRCS))
+BPF_OBJS    := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+# One skeleton: the objects of bpf/ (one per concern) linked into one.
+SKELS       := $(BUILD)/gen/jvmwatch.skel.h
 
 # ---- version (VERSION, userspace/common/build_info.cc) -------------------------
 # The version is the VERSION file; the commit is `git describe --always --dirty` when the
@@ -92,11 +94,15 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/vmlinux.h $(wildcard bpf/*.h include/jvmwa
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 # Keep the skeletons and objects: make would delete them as intermediates.
-.PRECIOUS: $(BUILD)/bpf/%.bpf.o $(BUILD)/gen/%.skel.h
+.PRECIOUS: $(BUILD)/bpf/%.bpf.o $(BUILD)/bpf/jvmwatch.o $(BUILD)/gen/%.skel.h
 
-$(BUILD)/gen/%.skel.h: $(BUILD)/bpf/%.bpf.o | $(BUILD)/gen
+$(BUILD)/bpf/jvmwatch.o: $(BPF_OBJS)
+	$(call msg,BPF-LINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(BUILD)/gen/jvmwatch.skel.h: $(BUILD)/bpf/jvmwatch.o | $(BUILD)/gen
 	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+	$(Q)$(BPFTOOL) gen skeleton $< name jvmwatch_bpf > $@.tmp && mv $@.tmp $@
 
 # bpf/vmlinux.h is committed; this regenerates it from the running kernel.
 vmlinux:

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Maps, rodata tunables and small helpers shared by the jvmwatch BPF programs.
- * Included once, by bpf/jvmwatch.bpf.c (one object, one skeleton).
+ * Included by every bpf/ object; the Makefile links them into one object and one
+ * skeleton.  Maps and tunables are __weak so each object may define them and the
+ * linker keeps one.
  */
 #ifndef JVMWATCH_BPF_H
 #define JVMWATCH_BPF_H
@@ -19,21 +21,21 @@
 #define JW_SUN_PATH 108
 
 /* Tunables, set by userspace before load (skeleton rodata). */
-const volatile __u32 jw_exec_parent_filter = 0;  /* emit execs of this tgid's children only */
-const volatile bool jw_deep = false;              /* deep mode programs are loaded */
-const volatile bool jw_connect_via_syscall = false; /* connect events from sys_enter_connect */
+const volatile __u32 jw_exec_parent_filter __weak = 0;  /* emit execs of this tgid's children only */
+const volatile bool jw_deep __weak = false;              /* deep mode programs are loaded */
+const volatile bool jw_connect_via_syscall __weak = false; /* connect events from sys_enter_connect */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);   /* resized by userspace before load */
-} events SEC(".maps");
+} events SEC(".maps") __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, JW_STAT_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
-} stats SEC(".maps");
+} stats SEC(".maps") __weak;
 
 /* tgids whose whole-group exit is reported: JVMs and attachers. */
 struct {
@@ -41,7 +43,7 @@ struct {
 	__uint(max_entries, 16384);     /* resized by userspace before load */
 	__type(key, __u32);
 	__type(value, __u8);
-} tracked SEC(".maps");
+} tracked SEC(".maps") __weak;
 
 /*
  * The identity every exec leaves, per tgid (jw_exec_image), so that a process that later
@@ -60,7 +62,7 @@ struct {
 	__uint(max_entries, 16384);     /* resized by userspace before load (tables.max_processes) */
 	__type(key, __u32);
 	__type(value, struct identity);
-} identities SEC(".maps");
+} identities SEC(".maps") __weak;
 
 /* Built here, then copied into `identities` (too big for the BPF stack). */
 struct {
@@ -68,7 +70,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct identity);
-} identity_scratch SEC(".maps");
+} identity_scratch SEC(".maps") __weak;
 
 /* Milestones (1 << enum jw_milestone) already reported per tgid: each at most once per
  * process image.  Reset at exec, removed at exit; LRU bounds it. */
@@ -77,7 +79,7 @@ struct {
 	__uint(max_entries, 16384);     /* resized by userspace before load */
 	__type(key, __u32);
 	__type(value, __u32);
-} milestones_seen SEC(".maps");
+} milestones_seen SEC(".maps") __weak;
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -191,6 +193,96 @@ static __always_inline bool match_pid_name(const char *s, __u32 len, __u32 start
 		return false;
 	*num = (__u32)v;
 	return true;
+}
+
+/* Scratch space for names that are the filter (read before reserve). */
+struct scratch {
+	char path[JW_PATH_LEN];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps") __weak;
+
+static __always_inline struct scratch *get_scratch(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&scratch_map, &zero);
+}
+
+/*
+ * s->path holds sun_path (len bytes, abstract names start with NUL).  Returns true and
+ * the pid if the file-name part starts with ".java_pid".
+ */
+
+struct sock_key {
+	__u32 tgid;
+	__s32 fd;
+};
+struct sock_state {
+	__u32 written;   /* request bytes captured so far */
+	__u32 read;      /* reply bytes captured so far */
+};
+/* Connected .java_pid sockets (deep mode).  LRU: a client that dies without close(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct sock_key);
+	__type(value, struct sock_state);
+} java_socks SEC(".maps") __weak;
+
+/* connect() in flight on a .java_pid socket, by pid_tgid -> fd. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __s32);
+} pending_connect SEC(".maps") __weak;
+
+
+/*
+ * Sends the current process's stored exec (once per image) ahead of the event being
+ * reported, so userspace knows the process as if it had seen its exec.  Call before
+ * reserving that event: the ring buffer keeps reservation order.
+ */
+static __always_inline void send_identity_of(struct task_struct *t, __u32 tgid, __u32 trigger)
+{
+	struct identity *id = bpf_map_lookup_elem(&identities, &tgid);
+
+	if (!id) {
+		stat_inc(JW_STAT_IDENTITY_MISS);
+		return;
+	}
+	if (id->reported)
+		return;
+	/* A stale entry (an exit missed, a reused tgid) is not this process. */
+	if (id->img.start_time_ns != BPF_CORE_READ(t, group_leader, start_boottime)) {
+		bpf_map_delete_elem(&identities, &tgid);
+		stat_inc(JW_STAT_IDENTITY_MISS);
+		return;
+	}
+	/* Not atomic (no BPF atomics before v3/5.12): two threads racing here both send;
+	 * userspace takes the second as the same image. */
+	id->reported = 1;
+	struct jw_identity_event *e = reserve(sizeof(*e));
+	if (!e) {
+		id->reported = 0;   /* lost and counted; the next event tries again */
+		return;
+	}
+	fill_hdr(&e->hdr, JW_EV_IDENTITY, t);
+	e->trigger = trigger;
+	e->_pad = 0;
+	__builtin_memcpy(&e->exec, &id->img, sizeof(e->exec));
+	submit(e);
+	stat_inc(JW_STAT_IDENTITY_SENT);
+}
+
+
+static __always_inline void send_identity(__u32 trigger)
+{
+	send_identity_of(bpf_get_current_task_btf(), bpf_get_current_pid_tgid() >> 32, trigger);
 }
 
 #endif /* JVMWATCH_BPF_H */

@@ -30,6 +30,9 @@ enum jw_event_type {
 	JW_EV_SOCK_CLOSE  = 9,  /* deep: the attacher closed such a socket */
 	JW_EV_IDENTITY    = 10, /* what the current process's exec left, sent once per image just
 	                         * before its first sigquit/connect/trigger/JVM milestone event */
+	JW_EV_JVM_ATTACH  = 11, /* JVM side (uprobe): the attach listener read a request */
+	JW_EV_JVM_AGENT   = 12, /* JVM side (uprobe): an agent load began inside the JVM */
+	JW_EV_JVM_DCMD    = 13, /* JVM side (uprobe): a diagnostic command is executed */
 };
 
 /* What made the kernel send a jw_identity_event. */
@@ -38,6 +41,7 @@ enum jw_identity_trigger {
 	JW_ID_CONNECT   = 2,
 	JW_ID_TRIGGER   = 3,
 	JW_ID_MILESTONE = 4,
+	JW_ID_JVM_PEER  = 5,   /* the peer of an attach request the JVM read (any socket name) */
 };
 
 /* Milestones, decoded in the kernel from the new thread name. */
@@ -158,6 +162,71 @@ struct jw_sock_close_event {
 	__u32 _pad;
 };
 
+/*
+ * JVM side.  Sent by uprobes on the JDK's own libjvm.so / libinstrument.so (attached per
+ * library file by userspace, bpf/jvm_probes.bpf.c), so the header describes the JVM
+ * thread (pid = the JVM, comm = the thread's name, e.g. "Attach Listener").
+ */
+#define JW_JVM_NAME_LEN  32
+#define JW_JVM_ARGS      4      /* arguments kept per request (v1 has 3) */
+#define JW_JVM_ARG_LEN   1024   /* v1's arg_length_max is 1024 */
+#define JW_JVM_TEXT_LEN  1024
+
+/* How the request object of this JDK is laid out (what the probe found). */
+enum jw_jvm_layout {
+	JW_LAYOUT_V1 = 1,   /* JDK 6-23: char _name[17]; char _arg[3][1025] after the vtable */
+	JW_LAYOUT_V2 = 2,   /* JDK 24+: char* _name; GrowableArray<char*> _args */
+};
+
+enum jw_jvm_attach_flags {
+	JW_JA_PEER_KNOWN = 1 << 0,  /* the accepted socket named its peer */
+	JW_JA_SELF       = 1 << 1,  /* the peer is the JVM itself or one of its descendants */
+	JW_JA_OP_READ    = 1 << 2,  /* the request object was read (else: the request failed) */
+};
+
+struct jw_jvm_attach_event {
+	struct jw_event_hdr hdr;   /* the JVM's attach listener thread */
+	__u32 peer_pid;            /* connecting process (host tgid, from sk_peer_pid); 0 unknown */
+	__u32 peer_uid;            /* its euid at connect (sk_peer_cred) */
+	__u32 peer_gid;
+	__s32 fd;                  /* the accepted socket in the JVM */
+	__u64 peer_start_ns;       /* the peer's start_boottime (tells a reused pid apart) */
+	__u32 flags;               /* enum jw_jvm_attach_flags */
+	__u16 layout;              /* enum jw_jvm_layout */
+	__u16 arg_count;           /* arguments the JVM holds (may exceed JW_JVM_ARGS in v2) */
+	char  name[JW_JVM_NAME_LEN];
+	char  args[JW_JVM_ARGS][JW_JVM_ARG_LEN];
+};
+
+/* Which JDK function reported an agent load. */
+enum jw_jvm_agent_probe {
+	JW_AGENT_VIA_LOAD_LIBRARY = 1,  /* JvmtiExport::load_agent_library (JDK 8-20) */
+	JW_AGENT_VIA_AGENT_LIST   = 2,  /* JvmtiAgentList::load_agent (JDK 21+) */
+	JW_AGENT_VIA_ON_ATTACH    = 3,  /* libinstrument's Agent_OnAttach: a java agent jar */
+};
+
+struct jw_jvm_agent_event {
+	struct jw_event_hdr hdr;   /* the JVM thread loading it */
+	__u32 via;                 /* enum jw_jvm_agent_probe */
+	__u32 absolute;            /* 1: agent is a path (-agentpath), 0: a library name, 2: unknown */
+	char  agent[JW_PATH_LEN];  /* "instrument" for java agents, a library name or path */
+	char  options[JW_JVM_TEXT_LEN]; /* for "instrument": <jar>[=<agent options>] */
+};
+
+/* DCmdSource of HotSpot. */
+enum jw_dcmd_source {
+	JW_DCMD_INTERNAL = 1,
+	JW_DCMD_ATTACH   = 2,
+	JW_DCMD_MBEAN    = 4,
+};
+
+struct jw_jvm_dcmd_event {
+	struct jw_event_hdr hdr;   /* the JVM thread executing it */
+	__u32 source;              /* enum jw_dcmd_source */
+	__u32 _pad;
+	char  cmdline[JW_JVM_TEXT_LEN];
+};
+
 /* Sizes, asserted on both sides (bpf/ and userspace/observer/). */
 #define JW_EVENT_HDR_SIZE         72
 #define JW_EXEC_EVENT_SIZE        (JW_EVENT_HDR_SIZE + 16 + JW_PATH_LEN + JW_ARGS_LEN)
@@ -170,6 +239,9 @@ struct jw_sock_close_event {
 #define JW_SOCK_CLOSE_EVENT_SIZE  (JW_EVENT_HDR_SIZE + 8)
 #define JW_EXEC_IMAGE_SIZE        (32 + 2 * JW_COMM_LEN + JW_PATH_LEN + JW_ARGS_LEN)
 #define JW_IDENTITY_EVENT_SIZE    (JW_EVENT_HDR_SIZE + 8 + JW_EXEC_IMAGE_SIZE)
+#define JW_JVM_ATTACH_EVENT_SIZE  (JW_EVENT_HDR_SIZE + 32 + JW_JVM_NAME_LEN + JW_JVM_ARGS * JW_JVM_ARG_LEN)
+#define JW_JVM_AGENT_EVENT_SIZE   (JW_EVENT_HDR_SIZE + 8 + JW_PATH_LEN + JW_JVM_TEXT_LEN)
+#define JW_JVM_DCMD_EVENT_SIZE    (JW_EVENT_HDR_SIZE + 8 + JW_JVM_TEXT_LEN)
 
 #ifdef __cplusplus
 #define JW_STATIC_ASSERT static_assert
@@ -187,7 +259,10 @@ struct jw_sock_close_event {
 	JW_STATIC_ASSERT(sizeof(struct jw_sock_data_event) == JW_SOCK_DATA_EVENT_SIZE, "data"); \
 	JW_STATIC_ASSERT(sizeof(struct jw_sock_close_event) == JW_SOCK_CLOSE_EVENT_SIZE, "close"); \
 	JW_STATIC_ASSERT(sizeof(struct jw_exec_image) == JW_EXEC_IMAGE_SIZE, "image");         \
-	JW_STATIC_ASSERT(sizeof(struct jw_identity_event) == JW_IDENTITY_EVENT_SIZE, "identity")
+	JW_STATIC_ASSERT(sizeof(struct jw_identity_event) == JW_IDENTITY_EVENT_SIZE, "identity"); \
+	JW_STATIC_ASSERT(sizeof(struct jw_jvm_attach_event) == JW_JVM_ATTACH_EVENT_SIZE, "jattach"); \
+	JW_STATIC_ASSERT(sizeof(struct jw_jvm_agent_event) == JW_JVM_AGENT_EVENT_SIZE, "jagent"); \
+	JW_STATIC_ASSERT(sizeof(struct jw_jvm_dcmd_event) == JW_JVM_DCMD_EVENT_SIZE, "jdcmd")
 
 /* Per-CPU counters in the `stats` map (index = enum value). */
 enum jw_stat {
@@ -205,7 +280,9 @@ enum jw_stat {
 	JW_STAT_MILESTONE_FULL    = 9, /* milestone map update failed: reported, not deduped */
 	JW_STAT_DEEP_MAP_FULL     = 10, /* deep mode: a socket/read map update failed (bytes of
 	                                 * that socket are not captured) */
-	JW_STAT_MAX           = 11,
+	JW_STAT_JVM_PENDING_MISS  = 11, /* JVM side: a request's return found no saved entry
+	                                 * (map full or entry evicted): that request is lost */
+	JW_STAT_MAX           = 12,
 };
 
 #endif /* JVMWATCH_EVENTS_H */

@@ -28,6 +28,9 @@ std::string_view event_type_name(uint32_t type) {
         case JW_EV_SOCK_READ: return "sock_read";
         case JW_EV_SOCK_CLOSE: return "sock_close";
         case JW_EV_IDENTITY: return "identity";
+        case JW_EV_JVM_ATTACH: return "jvm_attach";
+        case JW_EV_JVM_AGENT: return "jvm_agent";
+        case JW_EV_JVM_DCMD: return "jvm_dcmd";
     }
     return "unknown";
 }

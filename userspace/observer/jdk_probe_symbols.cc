@@ -56,6 +56,9 @@ constexpr ProbeCandidate kJvmtiAgentLoad[] = {
     {"_ZN10JvmtiAgent4loadEP12outputStream", A::jvmti_agent_load, "25"},
 };
 constexpr ProbeCandidate kDcmd[] = {
+    // JDK 25 runs every command (attach, MBean, internal) through DCmd::Executor, whose
+    // jcmd op calls it directly: probing it alone sees each command once.
+    {"_ZN4DCmd8Executor17parse_and_executeEPKccP10JavaThread", A::dcmd_executor, "25"},
     {"_ZN4DCmd17parse_and_executeE10DCmdSourceP12outputStreamPKccP10JavaThread", A::dcmd_parse_and_execute, "17 25"},
     {"_ZN4DCmd17parse_and_executeE10DCmdSourceP12outputStreamPKccP6Thread", A::dcmd_parse_and_execute, ""},
 };

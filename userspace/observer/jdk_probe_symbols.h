@@ -36,6 +36,7 @@ enum class ProbeAbi : uint8_t {
     load_agent_bool,          // (const char* agent, bool absolute, const char* options, outputStream*)
     jvmti_agent_load,         // JvmtiAgent::load(this, outputStream*) -> bool
     dcmd_parse_and_execute,   // DCmd::parse_and_execute(DCmdSource, outputStream*, const char* cmdline, char delim, THREAD)
+    dcmd_executor,            // DCmd::Executor::parse_and_execute(this, const char* cmdline, char delim, THREAD)
     agent_on_attach,          // Agent_OnAttach(JavaVM*, char* options, void*) -> jint
 };
 

@@ -99,7 +99,55 @@ bool exists(const std::string& p) {
     return stat(p.c_str(), &st) == 0;
 }
 
+// The uprobe programs of bpf/jvm_probes.bpf.c.
+std::vector<bpf_program*> jvm_probe_programs(jvmwatch_bpf* s) {
+    return {s->progs.jvm_read_request_fd, s->progs.jvm_read_request_fd_ret,
+            s->progs.jvm_read_request_reader, s->progs.jvm_read_request_reader_ret,
+            s->progs.jvm_load_agent_strings, s->progs.jvm_load_agent_bool,
+            s->progs.jvm_load_agent_op, s->progs.jvm_agent_on_attach, s->progs.jvm_dcmd,
+            s->progs.jvm_dcmd_executor};
+}
+
+bool is_jvm_probe(jvmwatch_bpf* s, bpf_program* p) {
+    for (bpf_program* j : jvm_probe_programs(s))
+        if (j == p) return true;
+    return false;
+}
+
+// The programs serving one probe signature: on entry, and on return (or nullptr).
+struct ProbePrograms {
+    bpf_program* entry = nullptr;
+    bpf_program* ret = nullptr;
+};
+ProbePrograms programs_for(jvmwatch_bpf* s, ProbeAbi abi) {
+    switch (abi) {
+        case ProbeAbi::read_request_fd:
+            return {s->progs.jvm_read_request_fd, s->progs.jvm_read_request_fd_ret};
+        case ProbeAbi::read_request_reader:
+            return {s->progs.jvm_read_request_reader, s->progs.jvm_read_request_reader_ret};
+        case ProbeAbi::load_agent_strings: return {s->progs.jvm_load_agent_strings, nullptr};
+        case ProbeAbi::load_agent_bool: return {s->progs.jvm_load_agent_bool, nullptr};
+        case ProbeAbi::load_agent_library_op: return {s->progs.jvm_load_agent_op, nullptr};
+        case ProbeAbi::agent_on_attach: return {s->progs.jvm_agent_on_attach, nullptr};
+        case ProbeAbi::dcmd_parse_and_execute: return {s->progs.jvm_dcmd, nullptr};
+        case ProbeAbi::dcmd_executor: return {s->progs.jvm_dcmd_executor, nullptr};
+        // The per-op handlers and JvmtiAgent::load add nothing read_request and the
+        // load functions do not already say: located (doctor shows them), not probed.
+        case ProbeAbi::attach_op_handler:
+        case ProbeAbi::jvmti_agent_load: return {};
+    }
+    return {};
+}
+
 }  // namespace
+
+struct JvmProbeLinks::Impl {
+    std::vector<LinkPtr> links;
+    std::vector<std::string> live;
+};
+JvmProbeLinks::JvmProbeLinks(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+JvmProbeLinks::~JvmProbeLinks() = default;
+const std::vector<std::string>& JvmProbeLinks::live() const { return impl_->live; }
 
 struct Observer::Impl {
     Options opts;
@@ -250,6 +298,11 @@ std::unique_ptr<Observer> Observer::create(const Options& opts, const Features& 
         if (exists(ev + "sys_enter_creat")) enable(s->progs.sc_enter_creat);
     }
 
+    // The JVM side is loaded now and placed per JDK library later (attach_jvm_probes).
+    for (bpf_program* p : jvm_probe_programs(s)) {
+        bpf_program__set_autoload(p, opts.jvm_probes);
+    }
+
     if (int err = jvmwatch_bpf__load(s)) {
         std::string why = last_libbpf_warning();
         return fail("loading the BPF programs failed: " + errstr(err) +
@@ -263,7 +316,7 @@ std::unique_ptr<Observer> Observer::create(const Options& opts, const Features& 
             return fail("opening cgroup v2 root " + root + ": " + std::strerror(errno));
     }
     bpf_object__for_each_program(prog, s->obj) {
-        if (!bpf_program__autoload(prog)) continue;
+        if (!bpf_program__autoload(prog) || is_jvm_probe(s, prog)) continue;
         bpf_link* link = prog == s->progs.cg_connect_unix
                              ? bpf_program__attach_cgroup(prog, im.cgroup_fd.get())
                              : bpf_program__attach(prog);
@@ -314,6 +367,50 @@ void Observer::stop() {
     if (impl_->consumer.joinable()) impl_->consumer.join();
 }
 
+bool Observer::jvm_probes_loaded() const {
+    return impl_->skel && bpf_program__fd(impl_->skel->progs.jvm_read_request_fd) >= 0;
+}
+
+std::unique_ptr<JvmProbeLinks> Observer::attach_jvm_probes(int lib_fd, const LibraryProbes& lib,
+                                                           std::string* error) {
+    auto fail = [&](const std::string& msg) -> std::unique_ptr<JvmProbeLinks> {
+        if (error) *error = msg;
+        return nullptr;
+    };
+    if (!jvm_probes_loaded()) return fail("JVM-side probes are not loaded");
+    if (lib_fd < 0) return fail("no library file");
+    // The magic link names exactly the inode the caller checked: a path could be swapped.
+    const std::string path = "/proc/self/fd/" + std::to_string(lib_fd);
+    auto impl = std::make_unique<JvmProbeLinks::Impl>();
+    std::string first_error;
+    for (const ProbeSite& site : lib.sites) {
+        ProbePrograms pp = programs_for(impl_->skel.get(), site.abi);
+        if (!pp.entry) continue;
+        bool ok = true;
+        const size_t before = impl->links.size();   // an entry without its return is useless
+        for (bpf_program* prog : {pp.entry, pp.ret}) {
+            if (!prog) continue;
+            LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = prog == pp.ret);
+            bpf_link* link = bpf_program__attach_uprobe_opts(prog, -1, path.c_str(),
+                                                             site.file_offset, &uo);
+            if (!link) {
+                if (first_error.empty())
+                    first_error = std::string(site.probe) + ": " + errstr(errno);
+                ok = false;
+                break;
+            }
+            impl->links.emplace_back(link);
+        }
+        if (ok)
+            impl->live.emplace_back(site.probe);
+        else
+            impl->links.resize(before);
+    }
+    if (impl->live.empty())
+        return fail(first_error.empty() ? "no probe site has a program" : first_error);
+    return std::make_unique<JvmProbeLinks>(std::move(impl));
+}
+
 uint64_t Observer::heartbeat() const { return impl_->passes.load(std::memory_order_relaxed); }
 
 Stats Observer::stats() const {
@@ -343,6 +440,7 @@ Stats Observer::stats() const {
     st.milestone_repeats = sum(JW_STAT_MILESTONE_REPEATS);
     st.milestone_full = sum(JW_STAT_MILESTONE_FULL);
     st.deep_map_full = sum(JW_STAT_DEEP_MAP_FULL);
+    st.jvm_pending_miss = sum(JW_STAT_JVM_PENDING_MISS);
     return st;
 }
 

@@ -27,6 +27,7 @@
 
 #include "jvmwatch/events.h"
 #include "userspace/observer/features.h"
+#include "userspace/observer/jdk_probe_symbols.h"
 
 namespace jvmwatch::observer {
 
@@ -54,6 +55,9 @@ struct Options {
     // other exec is only stored in the kernel.  Non-zero (tests, benchmarks): exec events
     // for every exec of this tgid's children, and no others.
     uint32_t exec_parent_filter = 0;
+    // Load the JVM-side uprobe programs (bpf/jvm_probes.bpf.c).  They run only once
+    // attach_jvm_probes() places them on a JDK's libraries.
+    bool jvm_probes = true;
     // Where the cgroup-v2 root is; empty = probe /proc/self/mounts.
     std::string cgroup_root;
     // Where tracefs is (mounted there if missing and a syscall tracepoint is needed).
@@ -76,8 +80,23 @@ struct Stats {
     uint64_t milestone_repeats = 0; // JW_STAT_MILESTONE_REPEATS: repeated milestones suppressed
     uint64_t milestone_full = 0;  // JW_STAT_MILESTONE_FULL: milestone map update failed
     uint64_t deep_map_full = 0;   // JW_STAT_DEEP_MAP_FULL: a deep-mode map update failed
+    uint64_t jvm_pending_miss = 0;// JW_STAT_JVM_PENDING_MISS: a JVM-side request lost
     uint64_t received = 0;        // events the consumer passed to the callback
     uint64_t malformed = 0;       // records too short / unknown type (skipped, counted)
+};
+
+// The uprobes placed on one library file; detached when destroyed.
+class JvmProbeLinks {
+public:
+    struct Impl;
+    explicit JvmProbeLinks(std::unique_ptr<Impl> impl);
+    ~JvmProbeLinks();
+    JvmProbeLinks(const JvmProbeLinks&) = delete;
+    JvmProbeLinks& operator=(const JvmProbeLinks&) = delete;
+    // The probe ids (ProbeSpec::id) that are live.
+    const std::vector<std::string>& live() const;
+private:
+    std::unique_ptr<Impl> impl_;
 };
 
 // One raw event: the header and the record's full size (>= sizeof(jw_event_hdr)).
@@ -117,6 +136,14 @@ public:
     bool remove_tracked(pid_t tgid);   // false if it was not tracked
     bool is_tracked(pid_t tgid) const;
 
+    // Places the JVM-side uprobes on the library open on `lib_fd` (opened by the caller
+    // with safefs: the probes go on exactly that inode), at the sites `lib` resolved.
+    // Sites without a program for their signature are skipped.  Thread-safe.  nullptr
+    // and *error when no probe could be placed (or jvm_probes is off).
+    std::unique_ptr<JvmProbeLinks> attach_jvm_probes(int lib_fd, const LibraryProbes& lib,
+                                                     std::string* error);
+    bool jvm_probes_loaded() const;
+
     // The hook serving each event kind (also what doctor prints).
     const std::vector<HookChoice>& hooks() const { return hooks_; }
     // "hooks: exec=tp_btf/sched_process_exec (BTF typedef btf_trace_... found), ..."
@@ -141,6 +168,9 @@ template <> struct EventType<jw_connect_event> { static constexpr uint32_t value
 template <> struct EventType<jw_trigger_event> { static constexpr uint32_t value = JW_EV_TRIGGER; };
 template <> struct EventType<jw_sock_close_event> { static constexpr uint32_t value = JW_EV_SOCK_CLOSE; };
 template <> struct EventType<jw_identity_event> { static constexpr uint32_t value = JW_EV_IDENTITY; };
+template <> struct EventType<jw_jvm_attach_event> { static constexpr uint32_t value = JW_EV_JVM_ATTACH; };
+template <> struct EventType<jw_jvm_agent_event> { static constexpr uint32_t value = JW_EV_JVM_AGENT; };
+template <> struct EventType<jw_jvm_dcmd_event> { static constexpr uint32_t value = JW_EV_JVM_DCMD; };
 
 template <class T>
 const T* event_cast(const jw_event_hdr* hdr, size_t size) {
