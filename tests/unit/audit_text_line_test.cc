@@ -119,6 +119,13 @@ std::map<std::string, json> one_of_each_type() {
     add(merge(envelope("inject.failed"), {{"pid", 3374}, {"jvm", inject_jvm()}, {"rule", "apm"}, {"agent", agent()},
                                           {"outcome", "agent_error"}, {"detail", "return code: 102"},
                                           {"attempts", 1}}));
+    add(merge(envelope("agent.load"), {{"jvm", jvm()}, {"agent", {{"kind", "java"}, {"path", "/tmp/a.jar"}, {"options", "x=1"}}},
+                                       {"via", "JvmtiExport::load_agent_library"}, {"thread", "Attach Listener"},
+                                       {"origin", "attach"}, {"attacher_pid", 3491}, {"first_dynamic_agent", true},
+                                       {"artifact", {{"kind", "java"}, {"path", "/tmp/a.jar"},
+                                                     {"sha256", std::string(64, 'a')}, {"size", 10}}}}));
+    add(merge(envelope("jvm.dcmd"), {{"jvm", jvm()}, {"source", "jmx"}, {"command", "JVMTI.agent_load /tmp/a.jar"},
+                                     {"thread", "RMI TCP Connection(2)-127.0.0.1"}}));
     add(merge(envelope("inject.skipped"), {{"pid", 3374}, {"jvm", inject_jvm()}, {"rule", "apm"},
                                            {"reason", "attach_disabled"},
                                            {"detail", "-XX:+DisableAttachMechanism"}}));
@@ -179,6 +186,8 @@ TEST(AuditTextLine, FormsEveryEventTypeOfTheSchema) {
         {"inject.ok", {"=> loaded in 41.4 ms, attempt 2, staged"}},
         {"inject.failed", {"=> failed: agent_error after 1 attempt(s) \"return code: 102\""}},
         {"inject.skipped", {"=> skipped: attach_disabled \"-XX:+DisableAttachMechanism\""}},
+        {"agent.load", {"agent java:/tmp/a.jar=x=1", "from attach pid 3491", ", first", "sha256 aaaaaaaaaaaa"}},
+        {"jvm.dcmd", {"dcmd from jmx \"JVMTI.agent_load /tmp/a.jar\""}},
     };
     for (const auto& [type, ev] : events) {
         jvmwatch::test::expect_valid_event(ev);

@@ -372,3 +372,165 @@ TEST(DaemonCorrelation, VanishedJvmWithoutExitEventIsSweptOut) {
     EXPECT_FALSE(exits[0].contains("exit_code"));
     EXPECT_EQ(r.proc->stats_event({}, 0, false, 1)["userspace"]["jvm_exits_found_by_sweep"], 1);
 }
+
+// ---- JVM side (uprobes in the JDK): the request as the JVM read it -----------------
+
+namespace {
+
+// What the attach listener of JVM 3374 reports reading from `peer` (fixture pids).
+json jvm_request(uint64_t ts, uint32_t peer, const std::string& op, std::vector<std::string> args,
+                 uint32_t flags = JW_JA_PEER_KNOWN | JW_JA_OP_READ) {
+    return {{"kind", "jvm_attach"}, {"ts_ns", ts}, {"pid", 3374}, {"tid", 3490},
+            {"comm", "Attach Listener"}, {"uid", 0}, {"peer_pid", peer}, {"peer_uid", 0},
+            {"flags", flags}, {"layout", 1}, {"arg_count", 3}, {"name", op}, {"args", args}};
+}
+
+// jattach_warm_load in the default mode, with the JVM side's view inserted after the
+// connect (or instead of it: `drop_connect`).
+std::vector<json> warm_load_with_jvm_side(bool drop_connect, uint32_t flags) {
+    std::vector<json> out;
+    for (const auto& e : load_fixture("jattach_warm_load.jsonl")) {
+        if (jvmwatch::test::is_deep_kind(e)) continue;
+        if (e["kind"] == "connect") {
+            if (!drop_connect) out.push_back(e);
+            out.push_back(jvm_request(e["ts_ns"].get<uint64_t>() + 100000, 3491, "load",
+                                      {"instrument", "false", "/x.jar=a"}, flags));
+            continue;
+        }
+        out.push_back(e);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST(DaemonCorrelation, JvmSideGivesTheDefaultModeItsOperation) {
+    Replay r;
+    r.feed_all(warm_load_with_jvm_side(false, JW_JA_PEER_KNOWN | JW_JA_OP_READ), false);
+    auto attaches = r.sink.of_type("attach");
+    ASSERT_EQ(attaches.size(), 1u);
+    const json& a = attaches[0];
+    EXPECT_EQ(a["operation"], "load");
+    EXPECT_EQ(strs(a["args"]), (std::vector<std::string>{"instrument", "false", "/x.jar=a"}));
+    EXPECT_EQ(a["operation_seen_by"], "jvm");
+    EXPECT_EQ(a["visibility"], "jvm");
+    EXPECT_EQ(a["alias"], false);
+    EXPECT_EQ(a["self_attach"], false);
+    EXPECT_EQ(a["evidence"]["jvm_request"], true);
+    EXPECT_EQ(a["evidence"]["connect"], true);
+    EXPECT_EQ(a["attacher"]["pid"], 3491);
+    EXPECT_EQ(a["attacher"]["exe"], "/usr/bin/jattach");
+    ASSERT_EQ(a["jvm_side"]["requests"].size(), 1u);
+    EXPECT_EQ(a["jvm_side"]["requests"][0]["thread"], "Attach Listener");
+    EXPECT_EQ(a["jvm_side"]["requests"][0]["request_layout"], "v1");
+}
+
+// No connect to .java_pid3374 was seen from the peer: it came by another name.
+TEST(DaemonCorrelation, JvmSideRequestWithoutAConnectIsAnAlias) {
+    Replay r;
+    r.feed_all(warm_load_with_jvm_side(true, JW_JA_PEER_KNOWN | JW_JA_OP_READ), false);
+    auto attaches = r.sink.of_type("attach");
+    ASSERT_EQ(attaches.size(), 1u);
+    const json& a = attaches[0];
+    EXPECT_EQ(a["alias"], true);
+    EXPECT_EQ(a["evidence"]["connect"], false);
+    EXPECT_EQ(a["operation"], "load");
+    EXPECT_EQ(a["attacher"]["pid"], 3491);
+    EXPECT_EQ(a["target"]["pid"], 3374);
+    EXPECT_EQ(a["target"]["resolved_by"], "jvm_side");
+    EXPECT_EQ(a["finalized_by"], "exit");
+    EXPECT_EQ(r.proc->stats_event({}, 0, false, 1.0)["userspace"]["alias_attaches"], 1);
+}
+
+TEST(DaemonCorrelation, JvmSideSelfFlagMarksASelfAttach) {
+    Replay r;
+    r.feed_all(warm_load_with_jvm_side(false, JW_JA_PEER_KNOWN | JW_JA_OP_READ | JW_JA_SELF), false);
+    auto attaches = r.sink.of_type("attach");
+    ASSERT_EQ(attaches.size(), 1u);
+    EXPECT_EQ(attaches[0]["self_attach"], true);
+    EXPECT_EQ(attaches[0]["alias"], false);
+}
+
+// JDK 24+ clients negotiate on a connection of their own: one record for both.
+TEST(DaemonCorrelation, JvmSideGetversionAndTheOperationAreOneRecord) {
+    Replay r;
+    std::vector<json> evs;
+    for (const auto& e : load_fixture("jattach_warm_load.jsonl")) {
+        if (jvmwatch::test::is_deep_kind(e)) continue;
+        if (e["kind"] == "connect") {
+            uint64_t ts = e["ts_ns"];
+            evs.push_back(e);
+            evs.push_back(jvm_request(ts + 1000, 3491, "getversion", {}));
+            json second = e;
+            second["ts_ns"] = ts + 2000;
+            evs.push_back(second);
+            evs.push_back(jvm_request(ts + 3000, 3491, "jcmd", {"VM.version"}));
+            continue;
+        }
+        evs.push_back(e);
+    }
+    r.feed_all(evs, false);
+    auto attaches = r.sink.of_type("attach");
+    ASSERT_EQ(attaches.size(), 1u);
+    EXPECT_EQ(attaches[0]["operation"], "jcmd");
+    EXPECT_EQ(strs(attaches[0]["args"]), (std::vector<std::string>{"VM.version"}));
+    EXPECT_EQ(attaches[0]["connects"], 2);
+    EXPECT_EQ(attaches[0]["jvm_side"]["requests"].size(), 2u);
+}
+
+// An agent load on the attach listener's thread belongs to that attach; the event waits
+// for the file's facts, then says where it came from.
+TEST(DaemonCorrelation, AgentLoadDuringAnAttachNamesItsAttacher) {
+    Replay r;
+    std::vector<json> evs;
+    for (const auto& e : warm_load_with_jvm_side(false, JW_JA_PEER_KNOWN | JW_JA_OP_READ)) {
+        evs.push_back(e);
+        if (e["kind"] == "jvm_attach")
+            evs.push_back({{"kind", "jvm_agent"}, {"ts_ns", e["ts_ns"].get<uint64_t>() + 10}, {"pid", 3374},
+                           {"tid", 3490}, {"comm", "Attach Listener"}, {"via", JW_AGENT_VIA_LOAD_LIBRARY},
+                           {"absolute", 0}, {"agent", "instrument"}, {"options", "/x.jar=a"}});
+    }
+    r.feed_all(evs, false);
+    auto loads = r.sink.of_type("agent.load");
+    ASSERT_EQ(loads.size(), 1u);
+    const json& l = loads[0];
+    EXPECT_EQ(l["agent"]["kind"], "java");
+    EXPECT_EQ(l["agent"]["path"], "/x.jar");
+    EXPECT_EQ(l["agent"]["options"], "a");
+    EXPECT_EQ(l["origin"], "attach");
+    EXPECT_EQ(l["attacher_pid"], 3491);
+    EXPECT_EQ(l["first_dynamic_agent"], true);
+    EXPECT_TRUE(l["artifact"].contains("why")) << "no /proc here: the file cannot be looked at";
+    auto attaches = r.sink.of_type("attach");
+    ASSERT_EQ(attaches.size(), 1u);
+    ASSERT_EQ(attaches[0]["agents"].size(), 1u);
+    EXPECT_EQ(attaches[0]["agents"][0]["path"], "/x.jar");
+}
+
+// A command through JMX is its own event; an agent load that follows on that thread
+// came from it.  libinstrument's own report of the same jar is not a second load.
+TEST(DaemonCorrelation, JmxCommandAndItsAgentLoad) {
+    Replay r;
+    std::vector<json> evs;
+    for (const auto& e : load_fixture("jattach_warm_load.jsonl"))
+        if (e["kind"] == "exec" && e["pid"] == 3374) evs.push_back(e);
+    const uint64_t t = evs.at(0)["ts_ns"].get<uint64_t>() + 1'000'000'000;
+    evs.push_back({{"kind", "jvm_dcmd"}, {"ts_ns", t}, {"pid", 3374}, {"tid", 3600},
+                   {"comm", "RMI TCP Connection(2)"}, {"source", JW_DCMD_MBEAN},
+                   {"cmdline", "JVMTI.agent_load /x.jar"}});
+    evs.push_back({{"kind", "jvm_agent"}, {"ts_ns", t + 10}, {"pid", 3374}, {"tid", 3600},
+                   {"comm", "RMI TCP Connection(2)"}, {"via", JW_AGENT_VIA_LOAD_LIBRARY},
+                   {"absolute", 0}, {"agent", "instrument"}, {"options", "/x.jar"}});
+    evs.push_back({{"kind", "jvm_agent"}, {"ts_ns", t + 20}, {"pid", 3374}, {"tid", 3600},
+                   {"comm", "RMI TCP Connection(2)"}, {"via", JW_AGENT_VIA_ON_ATTACH},
+                   {"absolute", 2}, {"agent", ""}, {"options", "/x.jar"}});
+    r.feed_all(evs, false);
+    auto dcmds = r.sink.of_type("jvm.dcmd");
+    ASSERT_EQ(dcmds.size(), 1u);
+    EXPECT_EQ(dcmds[0]["source"], "jmx");
+    EXPECT_EQ(dcmds[0]["command"], "JVMTI.agent_load /x.jar");
+    auto loads = r.sink.of_type("agent.load");
+    ASSERT_EQ(loads.size(), 1u);
+    EXPECT_EQ(loads[0]["origin"], "jmx");
+    EXPECT_EQ(loads[0]["dcmd"], "JVMTI.agent_load /x.jar");
+}

@@ -266,6 +266,8 @@ void attach_what(Line& l, const json& ev) {
 void rule_and_self(Line& l, const json& ev) {
     if (!str(ev, "rule").empty()) l.lit(" rule=").text(str(ev, "rule"), kWordCap);
     if (flag(ev, "self")) l.lit(" self");
+    if (flag(ev, "alias")) l.lit(" ALIAS");           // reached the socket by another name
+    if (flag(ev, "self_attach")) l.lit(" SELF-ATTACH");
 }
 
 void format_attach(Line& l, const json& ev) {
@@ -279,6 +281,29 @@ void format_attach(Line& l, const json& ev) {
     if (auto ms = number(ev, "duration_ms")) l.lit(", ").lit(fixed(*ms, 2)).lit(" ms");
     if (auto n = integer(ev, "connects"); n && *n > 1) l.lit(", ").lit(std::to_string(*n)).lit(" connects");
     l.lit(")");
+}
+
+void agent_what(Line& l, const json& agent) {
+    l.text(str(agent, "kind").empty() ? "?" : str(agent, "kind"), kWordCap).lit(":")
+        .text(str(agent, "path"), kPathCap);
+    if (!str(agent, "options").empty()) l.lit("=").text(str(agent, "options"), kWordCap);
+}
+
+void format_agent_load(Line& l, const json& ev) {
+    l.jvm(object(ev, "jvm")).sep().lit("agent ");
+    agent_what(l, object(ev, "agent"));
+    l.sep().lit("from ").text(str(ev, "origin").empty() ? "?" : str(ev, "origin"), kWordCap);
+    if (auto p = integer(ev, "attacher_pid")) l.lit(" pid ").lit(std::to_string(*p));
+    if (!str(ev, "dcmd").empty()) l.lit(" \"").text(str(ev, "dcmd"), kDetailCap).lit("\"");
+    if (flag(ev, "first_dynamic_agent")) l.lit(", first");
+    const json& art = object(ev, "artifact");
+    if (!str(art, "sha256").empty()) l.sep().lit("sha256 ").text(str(art, "sha256").substr(0, 12), kWordCap);
+    else if (!str(art, "why").empty()) l.sep().lit("not hashed: ").text(str(art, "why"), kDetailCap);
+}
+
+void format_jvm_dcmd(Line& l, const json& ev) {
+    l.jvm(object(ev, "jvm")).sep().lit("dcmd from ").text(str(ev, "source").empty() ? "?" : str(ev, "source"), kWordCap);
+    l.lit(" \"").text(str(ev, "command"), kDetailCap).lit("\"");
 }
 
 void format_thread_dump(Line& l, const json& ev) {
@@ -409,6 +434,8 @@ std::string to_text_line(const json& ev, const TextLineOptions& opts) {
     else if (type == "jvm.start") format_jvm_start(l, ev);
     else if (type == "jvm.exit") format_jvm_exit(l, ev);
     else if (type == "stats") format_stats(l, ev);
+    else if (type == "agent.load") format_agent_load(l, ev);
+    else if (type == "jvm.dcmd") format_jvm_dcmd(l, ev);
     else if (type == "inject.matched" || type == "inject.ok" || type == "inject.failed" ||
              type == "inject.skipped")
         format_inject(l, ev, type);

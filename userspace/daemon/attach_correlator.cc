@@ -1,5 +1,6 @@
 #include "userspace/daemon/attach_correlator.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <vector>
 
@@ -29,6 +30,36 @@ pid_t proc_prefix_pid(const std::string& path) {
     std::string rest = path.substr(j + 1);
     if (rest.compare(0, 5, "root/") != 0 && rest.compare(0, 4, "cwd/") != 0) return 0;
     return v > 0 && v <= 0x7fffffff ? static_cast<pid_t>(v) : 0;
+}
+// JDK 24+ clients ask "getversion" on a connection of its own before the operation:
+// protocol negotiation, not an operation of its own record.
+bool is_negotiation(const std::string& op) { return op == "getversion"; }
+
+// Whether the JVM side read an operation (not a negotiation) in this record.
+template <class C> bool has_operation(const C& c) {
+    for (const auto& r : c.jvm_requests)
+        if (!is_negotiation(r.op)) return true;
+    return false;
+}
+
+// The peer of a JVM-side request as an event actor: as the tables know it (its identity
+// was sent just before), with the credentials its socket recorded at connect.
+Actor peer_actor(const JvmAttachRecord& e, const ProcessInfo* known) {
+    Actor a;
+    a.ts_ns = e.who.ts_ns;
+    a.pid = e.peer_pid;
+    a.tid = e.peer_pid;
+    a.uid = e.peer_uid;
+    a.gid = e.peer_gid;
+    if (known) {
+        a.cgroup_id = known->cgroup_id;
+        a.mntns = known->mntns;
+        a.pidns = known->pidns;
+        a.nspid = known->nspid;
+        a.ppid = known->ppid;
+        a.comm = known->comm;
+    }
+    return a;
 }
 }  // namespace
 
@@ -167,7 +198,7 @@ void AttachCorrelator::on_connect(const ConnectRecord& e) {
         bool same = (r.pid && c->target_pid == r.pid) ||
                     ((!r.pid || !c->target_pid) && c->target_nspid == e.target_nspid);
         if (!same) continue;
-        if (!c->ev.request) { it = c; break; }
+        if (!c->ev.request && !has_operation(*c)) { it = c; break; }
         Iter done = c;
         ++c;
         finalize(done, "next_connect", e.who.ts_ns);
@@ -219,13 +250,112 @@ void AttachCorrelator::on_close(const SockCloseRecord& e) {
     if (it->ev.request) finalize(it, "close", e.who.ts_ns);
 }
 
+void AttachCorrelator::on_jvm_attach(const JvmAttachRecord& e) {
+    ++stats_.jvm_requests;
+    const pid_t target = e.who.pid;
+    const JvmInfo* jvm = d_.jvms->find(target);
+    const pid_t target_nspid = jvm ? jvm->proc.nspid : 0;
+    const bool peer_known = e.peer_known && e.peer_pid > 0;
+    if (!peer_known) ++stats_.jvm_requests_unknown_peer;
+    Iter it = open_.end();
+    if (peer_known) {
+        for (auto c = open_.end(); c != open_.begin();) {
+            --c;
+            if (c->attacher != e.peer_pid || c->closing) continue;
+            if (c->target_pid == target ||
+                (!c->target_pid && target_nspid && c->target_nspid == target_nspid)) {
+                it = c;
+                break;
+            }
+        }
+    }
+    if (it == open_.end()) {
+        // No connect to this JVM's .java_pid name by this peer was seen: it connected
+        // through another name, or with an fd it was given.
+        it = create(peer_actor(e, d_.procs->find(e.peer_pid)), e.who.ts_ns);
+        it->alias = peer_known;
+        if (peer_known) ++stats_.alias_attaches;
+        it->target_nspid = target_nspid;
+    }
+    if (!it->target_pid || it->target_unverified) {
+        it->target_pid = target;
+        it->target_resolved_by = it->target_resolved_by.empty() || it->target_resolved_by == "unresolved"
+                                     ? "jvm_side" : it->target_resolved_by;
+        it->target_unverified = false;
+    }
+    if (e.self && !it->self_attach) {
+        it->self_attach = true;
+        ++stats_.self_attaches;
+    }
+    it->ev.jvm_request = true;
+    it->last_ts = std::max(it->last_ts, e.who.ts_ns);
+    if (it->jvm_requests.size() >= kMaxJvmRequests) {
+        ++it->jvm_requests_dropped;
+        return;
+    }
+    JvmRequest r;
+    r.ts = e.who.ts_ns;
+    r.tid = e.who.tid;
+    r.thread = e.who.comm;
+    r.op = e.op;
+    r.args = e.args;
+    r.arg_count = e.arg_count;
+    r.layout = e.layout;
+    r.op_read = e.op_read;
+    r.peer_uid = e.peer_uid;
+    r.peer_gid = e.peer_gid;
+    it->jvm_requests.push_back(std::move(r));
+}
+
+void AttachCorrelator::on_jvm_dcmd(const JvmDcmdRecord& e) {
+    for (auto c = open_.rbegin(); c != open_.rend(); ++c) {
+        if (c->target_pid != e.who.pid || c->jvm_requests.empty()) continue;
+        JvmRequest& r = c->jvm_requests.back();
+        if (r.tid != e.who.tid || !r.dcmd.empty()) continue;
+        r.dcmd_source = dcmd_source_name(e.source);
+        r.dcmd = e.cmdline;
+        return;
+    }
+}
+
+pid_t AttachCorrelator::attach_on_thread(pid_t target, pid_t tid, const nlohmann::json& agent) {
+    for (auto c = open_.rbegin(); c != open_.rend(); ++c) {
+        if (c->target_pid != target || c->jvm_requests.empty() || c->jvm_requests.back().tid != tid)
+            continue;
+        if (c->agents.size() < kMaxRecordAgents) c->agents.push_back(agent);
+        return c->attacher;
+    }
+    return 0;
+}
+
+nlohmann::json AttachCorrelator::jvm_side_json(const Correlation& c) const {
+    nlohmann::json reqs = nlohmann::json::array();
+    for (const auto& r : c.jvm_requests) {
+        nlohmann::json j = {{"time", d_.clock.format(r.ts)},
+                            {"thread", r.thread},
+                            {"tid", r.tid},
+                            {"operation", r.op},
+                            {"args", r.args},
+                            {"arg_count", r.arg_count},
+                            {"request_layout", r.layout == JW_LAYOUT_V2 ? "v2" : "v1"},
+                            {"accepted", r.op_read},
+                            {"peer_uid", r.peer_uid},
+                            {"peer_gid", r.peer_gid}};
+        if (!r.dcmd.empty()) j["dcmd"] = {{"source", r.dcmd_source}, {"command", r.dcmd}};
+        reqs.push_back(std::move(j));
+    }
+    nlohmann::json out = {{"requests", std::move(reqs)}};
+    if (c.jvm_requests_dropped) out["requests_dropped"] = c.jvm_requests_dropped;
+    return out;
+}
+
 void AttachCorrelator::on_exit(pid_t pid, uint64_t ts_ns) {
     for (Iter it = open_.begin(); it != open_.end();) {
         Iter next = std::next(it);
         if (it->attacher == pid && !it->closing) {
             it->attacher_exited = true;
             // Without a connect the SIGQUIT window decides (another process may connect).
-            if (it->ev.connect) finalize(it, "exit", ts_ns);
+            if (connected(*it)) finalize(it, "exit", ts_ns);
         }
         it = next;
     }
@@ -250,7 +380,7 @@ void AttachCorrelator::tick(uint64_t now) {
             Iter next = std::next(it);
             bool self = false;
             own_rule(*it, &self);
-            if (self && !it->closing && it->target_pid == target && it->ev.connect)
+            if (self && !it->closing && it->target_pid == target && connected(*it))
                 finalize(it, "own_done", now);
             it = next;
         }
@@ -262,13 +392,13 @@ void AttachCorrelator::tick(uint64_t now) {
         if (it->closing) {
             if (!waiting(*it) || now >= it->closing_since + kMaxCloseWaitNs)
                 finalize_now(it, it->close_why, it->close_ts);
-        } else if (it->ev.connect && d_.alive && now >= it->last_ts + kGoneCheckDelayNs &&
+        } else if (connected(*it) && d_.alive && now >= it->last_ts + kGoneCheckDelayNs &&
             !d_.alive(it->attacher, it->who.start_ticks)) {
             it->attacher_exited = true;
             finalize(it, "exit", it->last_ts);
-        } else if (!it->ev.connect && now >= it->first_ts + cfg_.sigquit_window_ns)
+        } else if (!connected(*it) && now >= it->first_ts + cfg_.sigquit_window_ns)
             finalize(it, "timeout", now);
-        else if (it->ev.connect && now >= it->last_ts + cfg_.attach_timeout_ns)
+        else if (connected(*it) && now >= it->last_ts + cfg_.attach_timeout_ns)
             finalize(it, "timeout", now);
         it = next;
     }
@@ -388,7 +518,7 @@ void AttachCorrelator::finalize_now(Iter it, const char* why, uint64_t end_ts) {
     refresh_identities(c);
     if (c.target_unverified && c.target_pid && d_.not_jvm && d_.not_jvm(c.target_pid)) {
         // The target turned out not to be a JVM.
-        if (!c.ev.connect && !c.ev.trigger) {
+        if (!connected(c) && !c.ev.trigger) {
             ++stats_.sigquit_not_jvm;
             open_.erase(it);
             return;
@@ -401,7 +531,7 @@ void AttachCorrelator::finalize_now(Iter it, const char* why, uint64_t end_ts) {
     bool self = false;
     std::string rule = own_rule(c, &self);
     nlohmann::json ev;
-    if (!c.ev.connect && !c.ev.trigger && c.ev.sigquit) {
+    if (!connected(c) && !c.ev.trigger && c.ev.sigquit) {
         ev = {{"type", "thread_dump_request"},
               {"sender", attacher_json(c)},
               {"target", target_json(c)},
@@ -420,11 +550,15 @@ void AttachCorrelator::finalize_now(Iter it, const char* why, uint64_t end_ts) {
               {"duration_ms", static_cast<double>(end_ts - c.first_ts) / 1e6},
               {"evidence",
                {{"trigger", c.ev.trigger}, {"sigquit", c.ev.sigquit}, {"connect", c.ev.connect},
-                {"request", c.ev.request}, {"reply", c.ev.reply}, {"close", c.ev.close}}},
+                {"request", c.ev.request}, {"reply", c.ev.reply}, {"close", c.ev.close},
+                {"jvm_request", c.ev.jvm_request}}},
               {"finalized_by", why},
               {"connects", c.connects}};
         if (self && !rule.empty()) ev["rule"] = rule;
-        ev["outcome"] = c.ev.reply ? "replied" : c.ev.connect ? "connected" : "no_connect";
+        ev["outcome"] = c.ev.reply ? "replied" : connected(c) ? "connected" : "no_connect";
+        ev["visibility"] = c.ev.jvm_request ? "jvm" : "client";
+        ev["alias"] = c.alias;
+        ev["self_attach"] = c.self_attach;
         if (!c.socket_path.empty()) ev["socket_path"] = c.socket_path;
         if (!c.trigger_path.empty()) ev["trigger_path"] = c.trigger_path;
         if (!c.request.empty()) {
@@ -436,7 +570,21 @@ void AttachCorrelator::finalize_now(Iter it, const char* why, uint64_t end_ts) {
                 if (!r.options.empty()) ev["options"] = r.options;
             }
             ev["request_complete"] = r.complete && !c.request.truncated();
+            if (r.protocol) ev["operation_seen_by"] = "client";
         }
+        if (c.ev.jvm_request) {
+            ev["jvm_side"] = jvm_side_json(c);
+            // What the JVM parsed is what it ran: it wins over the client's bytes.
+            const JvmRequest* last = nullptr;
+            for (const auto& r : c.jvm_requests)
+                if (r.op_read && (!last || !is_negotiation(r.op))) last = &r;
+            if (last) {
+                ev["operation"] = last->op;
+                ev["args"] = last->args;
+                ev["operation_seen_by"] = "jvm";
+            }
+        }
+        if (!c.agents.empty()) ev["agents"] = c.agents;
         if (!c.reply.empty()) {
             if (auto code = c.reply.result_code(true)) ev["result_code"] = *code;
             ev["reply"] = c.reply.detail();

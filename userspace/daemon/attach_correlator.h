@@ -50,6 +50,10 @@ struct CorrelatorStats {
     uint64_t evicted = 0;              // finalised early because max_open was reached
     uint64_t orphan_socket_events = 0; // data/close with no open correlation
     uint64_t sigquit_not_jvm = 0;      // SIGQUITs to processes that are not JVMs
+    uint64_t jvm_requests = 0;         // requests the JVM side reported
+    uint64_t alias_attaches = 0;       // ... whose peer made no .java_pid connect seen
+    uint64_t self_attaches = 0;        // ... whose peer was the JVM or a descendant
+    uint64_t jvm_requests_unknown_peer = 0; // ... whose socket named no peer
 };
 
 class AttachCorrelator : public OwnAttachRegistry {
@@ -83,6 +87,16 @@ public:
     void on_connect(const ConnectRecord& e);
     void on_sock_data(const SockDataRecord& e);
     void on_close(const SockCloseRecord& e);
+    // JVM side: a request the JVM's attach listener read, with its real peer.  Joins the
+    // peer's open record on that JVM; a peer with no record there reached the socket by
+    // another name (symlink, hard link, renamed socket, passed fd): a record is opened,
+    // flagged "alias".
+    void on_jvm_attach(const JvmAttachRecord& e);
+    // JVM side: a diagnostic command run for an attach joins that attach's record.
+    void on_jvm_dcmd(const JvmDcmdRecord& e);
+    // The attacher whose request JVM `target` is serving on thread `tid` now (an agent
+    // load on the attach listener thread), 0 if none; `agent` is added to its record.
+    pid_t attach_on_thread(pid_t target, pid_t tid, const nlohmann::json& agent);
     void on_exit(pid_t pid, uint64_t ts_ns);
     // Enrichment of pid finished: finalises the records that waited for it.
     void on_enriched(pid_t pid);
@@ -103,8 +117,25 @@ public:
 private:
     struct Evidence {
         bool trigger = false, sigquit = false, connect = false, request = false, reply = false,
-             close = false;
+             close = false, jvm_request = false;
     };
+    // One request as the JVM read it.
+    struct JvmRequest {
+        uint64_t ts = 0;
+        pid_t tid = 0;                   // the JVM thread serving it
+        std::string thread;
+        std::string op;
+        std::vector<std::string> args;
+        uint32_t arg_count = 0;
+        uint32_t layout = 0;
+        bool op_read = false;
+        uid_t peer_uid = 0;
+        gid_t peer_gid = 0;
+        std::string dcmd_source;         // a jcmd's diagnostic command, as run
+        std::string dcmd;
+    };
+    static constexpr size_t kMaxJvmRequests = 8;
+    static constexpr size_t kMaxRecordAgents = 8;
     struct Correlation {
         pid_t attacher = 0;
         ProcessInfo who;                 // snapshot at first evidence
@@ -123,6 +154,11 @@ private:
         bool attacher_exited = false;
         bool target_unverified = false;  // target pid not known to be a JVM yet
         bool closing = false;            // due, waiting for enrichment (close_why/close_ts)
+        std::vector<JvmRequest> jvm_requests;   // JVM side, oldest first (bounded)
+        uint32_t jvm_requests_dropped = 0;
+        bool alias = false;              // the JVM read its request, no .java_pid connect seen
+        bool self_attach = false;        // the peer is the target JVM or its descendant
+        nlohmann::json agents = nlohmann::json::array();   // agent loads it caused
         const char* close_why = "";
         uint64_t close_ts = 0, closing_since = 0;
     };
@@ -137,6 +173,9 @@ private:
     void finalize(Iter it, const char* why, uint64_t end_ts);
     void finalize_now(Iter it, const char* why, uint64_t end_ts);
     bool waiting(const Correlation& c) const;
+    // Connected: a connect was seen on either side.
+    static bool connected(const Correlation& c) { return c.ev.connect || c.ev.jvm_request; }
+    nlohmann::json jvm_side_json(const Correlation& c) const;
     void refresh_identities(Correlation& c);
     nlohmann::json target_json(const Correlation& c);
     nlohmann::json attacher_json(const Correlation& c);

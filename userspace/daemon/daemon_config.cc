@@ -23,6 +23,8 @@ audit:
 observer:
   deep: false                # trigger files + request/reply bytes (syscall tracepoints)
   force_fallback: false      # use the classic tracepoints even where better hooks exist
+  jvm_probes: true           # uprobes in each JDK's libjvm/libinstrument (docs/observer.md)
+  max_probed_libraries: 64   # JDK library files probed at once; beyond, client-side only
   ringbuf_bytes: 8388608
   max_tracked: 16384
 correlation:
@@ -140,11 +142,15 @@ std::optional<DaemonConfig> parse_daemon_config(const std::string& text, const s
             } else if (k == "observer") {
                 section(file, k, v, {{"deep", u(&c.observer.deep)},
                                      {"force_fallback", u(&c.observer.force_fallback)},
+                                     {"jvm_probes", u(&c.observer.jvm_probes)},
+                                     {"max_probed_libraries", u(&c.observer.max_probed_libraries)},
                                      {"ringbuf_bytes", u(&c.observer.ringbuf_bytes)},
                                      {"max_tracked", u(&c.observer.max_tracked)}});
                 uint32_t rb = c.observer.ringbuf_bytes;
                 if (rb < 4096 || (rb & (rb - 1)) != 0)
                     bad(file, v, "observer.ringbuf_bytes: must be a power of two >= 4096");
+                if (c.observer.max_probed_libraries == 0)
+                    bad(file, v, "observer.max_probed_libraries: must be at least 1");
             } else if (k == "correlation") {
                 section(file, k, v, {{"sigquit_window_ms", u(&c.correlation.sigquit_window_ms)},
                                      {"attach_timeout_ms", u(&c.correlation.attach_timeout_ms)},

@@ -31,6 +31,8 @@ struct DaemonConfig {
     struct Observer {
         bool deep = false;
         bool force_fallback = false;
+        bool jvm_probes = true;             // JVM-side uprobes per JDK library file
+        uint32_t max_probed_libraries = 64;
         uint32_t ringbuf_bytes = 8u << 20;
         uint32_t max_tracked = 16384;
     } observer;

@@ -18,6 +18,7 @@
 #include "userspace/common/build_info.h"
 #include "userspace/daemon/daemon_hooks.h"
 #include "userspace/daemon/event_processor.h"
+#include "userspace/daemon/jvm_probe_manager.h"
 #include "userspace/daemon/raw_event_json.h"
 #include "userspace/daemon/systemd_notifier.h"
 #include "userspace/metrics/daemon_metrics.h"
@@ -62,6 +63,7 @@ KernelCounters kernel_counters(const observer::Observer& obs) {
     k.milestone_repeats = s.milestone_repeats;
     k.milestone_full = s.milestone_full;
     k.deep_map_full = s.deep_map_full;
+    k.jvm_pending_miss = s.jvm_pending_miss;
     return k;
 }
 
@@ -155,6 +157,21 @@ int run_daemon(const RunOptions& opts) {
         return kDaemonSystemError;
     }
     spdlog::info("{}", obs->hooks_line());
+    // The JVM side: uprobes placed once per JDK library file, by the enrichment workers.
+    std::shared_ptr<JvmProbeManager> jvm_probes;
+    if (cfg.observer.jvm_probes && obs->jvm_probes_loaded()) {
+        observer::Observer* o = obs.get();
+        jvm_probes = std::make_shared<JvmProbeManager>(
+            cfg.observer.max_probed_libraries,
+            [o](int fd, const observer::LibraryProbes& lib, std::string* e) {
+                return o->attach_jvm_probes(fd, lib, e);
+            },
+            [](std::string_view line) { spdlog::info("{}", line); });
+        spdlog::info("JVM-side probes: on (placed per JDK library as JVMs are seen)");
+    } else {
+        spdlog::info("JVM-side probes: off ({}); attaches are seen from the client side only",
+                     cfg.observer.jvm_probes ? "the uprobe programs did not load" : "observer.jvm_probes: false");
+    }
 
     ProcessorConfig pc;
     pc.proc_root = opts.proc_root;
@@ -180,6 +197,17 @@ int run_daemon(const RunOptions& opts) {
         auto st = proc::read_stat(root, pid);
         if (!st || st->state == 'Z' || st->state == 'X') return false;
         return start_ticks == 0 || st->start_time_ticks == start_ticks;
+    };
+    pd.probe_jvm = [jvm_probes, root = opts.proc_root,
+                    off = std::string(cfg.observer.jvm_probes ? "the uprobe programs did not load"
+                                                              : "observer.jvm_probes is false")](
+                       pid_t pid, const jvm::JvmProcess& j) {
+        if (!jvm_probes) {
+            JvmVisibility v;
+            v.why = "JVM-side probes are off: " + off;
+            return v;
+        }
+        return jvm_probes->ensure(root, pid, j);
     };
     EventProcessor proc(pc, pd);
     if (metrics) proc.add_listener(metrics->census());
@@ -314,6 +342,8 @@ int run_daemon(const RunOptions& opts) {
 
     notifier.stopping("stopping (" + stop_reason + ")");
     spdlog::info("stopping ({})", stop_reason);
+    // No probe placement may be running into the observer once it goes.
+    bool keep_observer = jvm_probes && !jvm_probes->close(std::chrono::seconds(2));
     obs->stop();                 // drains the ring buffer, detaches the programs
     proc.stop_enrichment();      // bounded: workers stuck in a read are left behind
     proc.finish(mono_now());
@@ -321,6 +351,10 @@ int run_daemon(const RunOptions& opts) {
     sink.emit(proc.stats_event(kernel_counters(*obs), sink.dropped(), true, uptime(), sink.write_lost()));
     sink.emit({{"type", "daemon.stop"}, {"pid", getpid()}, {"reason", stop_reason}, {"uptime_s", uptime()}});
     sink.stop();                 // writes what is queued, fsyncs
+    if (keep_observer) {
+        spdlog::warn("a JVM-side probe placement is stuck; leaving the observer to the exit");
+        (void)obs.release();
+    }
     obs.reset();
     return kDaemonOk;
 }

@@ -28,8 +28,8 @@ const char* to_string(EnrichResult::Status s) {
 
 namespace {
 using Clock = std::chrono::steady_clock;
-using Key = std::tuple<pid_t, uint64_t, bool>;
-Key key_of(const EnrichJob& j) { return {j.pid, j.start_ticks, j.want_jvm}; }
+using Key = std::tuple<pid_t, uint64_t, bool, std::string>;
+Key key_of(const EnrichJob& j) { return {j.pid, j.start_ticks, j.want_jvm, j.agent_path}; }
 }  // namespace
 
 // Everything the threads share.  Held by shared_ptr from each thread, so an abandoned

@@ -24,6 +24,7 @@
 
 #include "attach/jvm_process.h"
 #include "userspace/daemon/process_table.h"
+#include "userspace/daemon/jvm_visibility.h"
 #include "userspace/daemon/static_agents.h"
 
 namespace jvmwatch::daemon {
@@ -44,6 +45,8 @@ struct EnrichJob {
     bool want_jvm = false;              // also tell whether it is a JVM (jvm::inspect)
     std::string purpose;                // "exec", "vm_thread", "lookup", "libjvm", "process"
     int milestone = -1;                 // the milestone that caused a vm_thread lookup
+    std::string agent_path;             // purpose "agent": the agent file to inspect
+    std::string agent_kind;             // ... "java" or "native"
 };
 
 struct EnrichResult {
@@ -53,6 +56,8 @@ struct EnrichResult {
     std::optional<ProcessInfo> process; // /proc facts (exe, cmdline, cgroup, namespaces)
     std::optional<jvm::JvmProcess> jvm; // when want_jvm and it is a JVM (or not_jvm facts)
     std::optional<StaticAgents> agents; // a JVM's command-line agents, hashed (static_agents.h)
+    std::optional<JvmVisibility> visibility; // a JVM's: JVM-side probes placed (jvm_probe_manager.h)
+    std::optional<StaticAgent> agent;   // purpose "agent": the file's facts as the JVM sees it
     std::string user;                   // passwd name of the process's uid, if learnt
     std::string why;                    // failed / timed_out: one short reason
 };

@@ -24,6 +24,25 @@ const char* identity_trigger_name(uint32_t trigger) {
     case JW_ID_CONNECT: return "connect";
     case JW_ID_TRIGGER: return "trigger";
     case JW_ID_MILESTONE: return "milestone";
+    case JW_ID_JVM_PEER: return "jvm_peer";
+    }
+    return "unknown";
+}
+
+const char* dcmd_source_name(uint32_t source) {
+    switch (source) {
+    case JW_DCMD_INTERNAL: return "internal";
+    case JW_DCMD_ATTACH: return "attach";
+    case JW_DCMD_MBEAN: return "jmx";
+    }
+    return "unknown";
+}
+
+const char* agent_via_name(uint32_t via) {
+    switch (via) {
+    case JW_AGENT_VIA_LOAD_LIBRARY: return "JvmtiExport::load_agent_library";
+    case JW_AGENT_VIA_AGENT_LIST: return "JvmtiAgentList::load_agent";
+    case JW_AGENT_VIA_ON_ATTACH: return "libinstrument Agent_OnAttach";
     }
     return "unknown";
 }
@@ -229,6 +248,47 @@ std::optional<Record> decode_event(const void* data, size_t size, DecodeError* e
         SockCloseRecord r;
         r.who = decode_actor(e.hdr);
         r.fd = e.fd;
+        return r;
+    }
+    case JW_EV_JVM_ATTACH: {
+        jw_jvm_attach_event e;
+        if (!load(data, size, &e)) return fail(DecodeError::too_short);
+        if (e.layout != JW_LAYOUT_V1 && e.layout != JW_LAYOUT_V2) return fail(DecodeError::bad_length);
+        JvmAttachRecord r;
+        r.who = decode_actor(e.hdr);
+        r.peer_pid = static_cast<pid_t>(e.peer_pid);
+        r.peer_uid = e.peer_uid;
+        r.peer_gid = e.peer_gid;
+        r.peer_start_ticks = e.peer_start_ns ? ns_to_clock_ticks(e.peer_start_ns) : 0;
+        r.fd = e.fd;
+        r.peer_known = e.flags & JW_JA_PEER_KNOWN;
+        r.self = e.flags & JW_JA_SELF;
+        r.op_read = e.flags & JW_JA_OP_READ;
+        r.layout = e.layout;
+        r.arg_count = e.arg_count;
+        r.op = bounded_string(e.name, sizeof e.name);
+        for (const auto& a : e.args) r.args.push_back(bounded_string(a, sizeof a));
+        while (!r.args.empty() && r.args.back().empty()) r.args.pop_back();
+        return r;
+    }
+    case JW_EV_JVM_AGENT: {
+        jw_jvm_agent_event e;
+        if (!load(data, size, &e)) return fail(DecodeError::too_short);
+        JvmAgentRecord r;
+        r.who = decode_actor(e.hdr);
+        r.via = e.via;
+        r.absolute = e.absolute <= 1 ? static_cast<int>(e.absolute) : 2;
+        r.agent = bounded_string(e.agent, sizeof e.agent);
+        r.options = bounded_string(e.options, sizeof e.options);
+        return r;
+    }
+    case JW_EV_JVM_DCMD: {
+        jw_jvm_dcmd_event e;
+        if (!load(data, size, &e)) return fail(DecodeError::too_short);
+        JvmDcmdRecord r;
+        r.who = decode_actor(e.hdr);
+        r.source = e.source;
+        r.cmdline = bounded_string(e.cmdline, sizeof e.cmdline);
         return r;
     }
     default:

@@ -106,14 +106,45 @@ struct IdentityRecord {
     ExecRecord as_exec() const;
 };
 
+// JVM side (uprobes in the JDK's libraries): `who` is the JVM thread.
+struct JvmAttachRecord {
+    Actor who;                  // the JVM's attach listener thread
+    pid_t peer_pid = 0;         // the connecting process (host pid); 0 unknown
+    uid_t peer_uid = 0;
+    gid_t peer_gid = 0;
+    uint64_t peer_start_ticks = 0;
+    int32_t fd = -1;
+    bool peer_known = false;
+    bool self = false;          // the peer is the JVM or one of its descendants
+    bool op_read = false;       // false: the JVM rejected the request
+    uint32_t layout = 0;        // enum jw_jvm_layout (1: JDK <= 23, 2: JDK 24+)
+    uint32_t arg_count = 0;     // as the JVM holds them (args keeps JW_JVM_ARGS)
+    std::string op;
+    std::vector<std::string> args;   // trailing empty arguments dropped
+};
+struct JvmAgentRecord {
+    Actor who;                  // the JVM thread loading it
+    uint32_t via = 0;           // enum jw_jvm_agent_probe
+    int absolute = 2;           // 1 path, 0 library name, 2 unknown
+    std::string agent;          // "instrument", a library name or path ("" via libinstrument)
+    std::string options;
+};
+struct JvmDcmdRecord {
+    Actor who;                  // the JVM thread executing it
+    uint32_t source = 0;        // enum jw_dcmd_source
+    std::string cmdline;
+};
+
 // New kinds go last: the index is the stats counter slot.
 using Record = std::variant<ExecRecord, ExitRecord, ThreadNameRecord, SigquitRecord,
                             ConnectRecord, TriggerRecord, SockDataRecord, SockCloseRecord,
-                            IdentityRecord>;
+                            IdentityRecord, JvmAttachRecord, JvmAgentRecord, JvmDcmdRecord>;
 
 enum class DecodeError { none, too_short, unknown_type, bad_length };
 const char* to_string(DecodeError e);
 const char* identity_trigger_name(uint32_t trigger);   // "sigquit", ... or "unknown"
+const char* dcmd_source_name(uint32_t source);         // "attach", "jmx", "internal", "unknown"
+const char* agent_via_name(uint32_t via);              // "load_agent_library", ...
 
 // Decodes one raw record of `size` bytes.  nullopt (and *err) if it is malformed.
 std::optional<Record> decode_event(const void* data, size_t size, DecodeError* err = nullptr);

@@ -31,7 +31,8 @@ EventProcessor::EventProcessor(ProcessorConfig cfg, ProcessorDeps deps)
                       [this](pid_t pid) { track(pid); },
                       d_.now, d_.alive}),
       enricher_(cfg_.enrichment,
-                make_proc_enrichment({cfg_.proc_root, d_.inspect, d_.read_process, d_.user_name}),
+                make_proc_enrichment({cfg_.proc_root, d_.inspect, d_.read_process, d_.user_name,
+                                      d_.probe_jvm}),
                 [this](EnrichResult r) { on_enriched(std::move(r)); }) {
     enricher_.start();
 }
@@ -99,6 +100,9 @@ void EventProcessor::handle(const Record& r) {
             else if constexpr (std::is_same_v<T, SockDataRecord>) correlator_.on_sock_data(e);
             else if constexpr (std::is_same_v<T, SockCloseRecord>) correlator_.on_close(e);
             else if constexpr (std::is_same_v<T, IdentityRecord>) procs_.on_identity(e);
+            else if constexpr (std::is_same_v<T, JvmAttachRecord>) correlator_.on_jvm_attach(e);
+            else if constexpr (std::is_same_v<T, JvmAgentRecord>) on_jvm_agent(e);
+            else if constexpr (std::is_same_v<T, JvmDcmdRecord>) on_jvm_dcmd(e);
         },
         r);
 }
@@ -180,6 +184,8 @@ void EventProcessor::report_start(JvmInfo& j, const std::string& missing_reason)
         if (j.agents->dropped) ev["jvm"]["agents_dropped"] = j.agents->dropped;
     }
     if (j.exec_ts_ns) ev["exec_time"] = d_.clock.format(j.exec_ts_ns);
+    ev["jvm_probes"] = {{"live", j.visibility.probes}};
+    if (!j.visibility.why.empty()) ev["jvm_probes"]["why"] = j.visibility.why;
     if (!missing_reason.empty())
         ev["enrichment"] = {{"complete", false}, {"reason", missing_reason}, {"missing", missing_fields(j)}};
     d_.sink->emit(std::move(ev));
@@ -191,6 +197,10 @@ void EventProcessor::report_start(JvmInfo& j, const std::string& missing_reason)
 void EventProcessor::on_enriched(EnrichResult r) {
     using S = EnrichResult::Status;
     std::lock_guard<std::recursive_mutex> g(mu_);
+    if (r.job.purpose == "agent") {
+        on_agent_inspected(r);
+        return;
+    }
     const pid_t pid = r.job.pid;
     if (r.process) procs_.apply(*r.process);
     uint64_t start = r.jvm && r.jvm->start_time_ticks ? r.jvm->start_time_ticks
@@ -217,6 +227,7 @@ void EventProcessor::on_enriched(EnrichResult r) {
     if (j) {
         if (r.jvm && (r.status == S::ok || r.status == S::not_jvm)) merge_inspected(*j, *r.jvm);
         if (r.agents) j->agents = std::move(r.agents);
+        if (r.visibility) j->visibility = std::move(*r.visibility);
         if (r.process) merge_process(*j, *r.process);
         if (j->cgroup.empty()) {
             // The cgroup of a process in an already known cgroup.
@@ -240,6 +251,7 @@ void EventProcessor::on_enriched(EnrichResult r) {
         info.proc = *r.jvm;
         info.enriched = true;
         info.agents = std::move(r.agents);
+        if (r.visibility) info.visibility = std::move(*r.visibility);
         info.detected_by = r.job.purpose;
         if (r.process) {
             info.cgroup = r.process->cgroup;
@@ -320,8 +332,130 @@ void EventProcessor::emit_jvm_exit(const JvmInfo& j, const ExitRecord* e) {
         else ev["signal"] = static_cast<int>(st & 0x7f);
     }
     if (j.exec_ts_ns && ts >= j.exec_ts_ns) ev["lifetime_ms"] = static_cast<double>(ts - j.exec_ts_ns) / 1e6;
+    if (j.agents) ev["jvm"]["agents"] = static_agents_json(*j.agents);
+    ev["jvm"]["dynamic_agents"] = dynamic_agents_json(j);
+    if (j.dynamic_agents_dropped) ev["jvm"]["dynamic_agents_dropped"] = j.dynamic_agents_dropped;
     d_.sink->emit(std::move(ev));
     for (auto* l : listeners_) l->on_jvm_exited(j.proc.pid, j.proc.start_time_ticks);
+}
+
+// "<jar>[=<options>]" as libinstrument splits it: at the first '='.
+std::pair<std::string, std::string> split_agent_options(const std::string& s) {
+    size_t eq = s.find('=');
+    if (eq == std::string::npos) return {s, ""};
+    return {s.substr(0, eq), s.substr(eq + 1)};
+}
+
+void EventProcessor::on_jvm_agent(const JvmAgentRecord& e) {
+    const pid_t pid = e.who.pid;
+    JvmInfo* j = jvms_.find(pid);
+    DynamicAgent a;
+    a.ts_ns = e.who.ts_ns;
+    a.tid = e.who.tid;
+    bool java = e.via == JW_AGENT_VIA_ON_ATTACH || (e.agent == "instrument" && e.absolute != 1);
+    if (java) {
+        a.kind = "java";
+        auto [path, options] = split_agent_options(e.options);
+        a.path = path;
+        a.options = options;
+    } else {
+        a.kind = e.absolute == 0 ? "lib" : "native";
+        a.path = e.agent;
+        a.options = e.options;
+    }
+    // libinstrument's Agent_OnAttach repeats, on the same thread, the jar the JVM was
+    // just asked to load: one load.  Alone it is a call into libinstrument from inside.
+    if (e.via == JW_AGENT_VIA_ON_ATTACH && j && !j->dynamic_agents.empty()) {
+        const DynamicAgent& last = j->dynamic_agents.back();
+        if (last.tid == a.tid && last.kind == "java" && last.path == a.path &&
+            a.ts_ns - last.ts_ns < 10'000'000'000ull)
+            return;
+    }
+    ++agent_loads_;
+    nlohmann::json brief = {{"kind", a.kind}, {"path", a.path}, {"options", a.options}};
+    a.attacher = correlator_.attach_on_thread(pid, a.tid, brief);
+    if (a.attacher) a.origin = "attach";
+    else if (j && j->last_dcmd_tid == a.tid) a.origin = dcmd_source_name(j->last_dcmd_source);
+    else a.origin = "in_process";
+
+    nlohmann::json ev = {{"type", "agent.load"},
+                         {"time", d_.clock.format(e.who.ts_ns)},
+                         {"jvm", j ? jvm_json(*j) : nlohmann::json{{"pid", pid}}},
+                         {"agent", brief},
+                         {"via", agent_via_name(e.via)},
+                         {"thread", e.who.comm},
+                         {"origin", a.origin}};
+    if (a.attacher) ev["attacher_pid"] = a.attacher;
+    if (a.origin == "jmx" || a.origin == "internal") ev["dcmd"] = j->last_dcmd;
+    if (j) {
+        ev["first_dynamic_agent"] = j->dynamic_agents.empty() && !j->dynamic_agents_dropped;
+        if (j->dynamic_agents.size() < kMaxDynamicAgents) j->dynamic_agents.push_back(a);
+        else ++j->dynamic_agents_dropped;
+    }
+    if (a.kind == "lib" || a.path.empty()) {   // a library name: no file to look at
+        d_.sink->emit(std::move(ev));
+        return;
+    }
+    // The file's facts come from a worker; the event waits for them (bounded).
+    EnrichJob job;
+    job.pid = pid;
+    job.start_ticks = j ? j->proc.start_time_ticks : 0;
+    job.purpose = "agent";
+    job.agent_path = a.path;
+    job.agent_kind = a.kind;
+    auto sub = pending_agents_.size() < kMaxPendingAgents ? enricher_.request(job)
+                                                          : Enricher::Submit::dropped;
+    if (sub == Enricher::Submit::queued || sub == Enricher::Submit::duplicate) {
+        pending_agents_.push_back({pid, a.path, std::move(ev)});
+        return;
+    }
+    ++agent_loads_uninspected_;
+    ev["artifact"] = {{"why", "not inspected: enrichment queue full"}};
+    d_.sink->emit(std::move(ev));
+}
+
+void EventProcessor::on_agent_inspected(const EnrichResult& r) {
+    nlohmann::json artifact;
+    if (r.agent) {
+        StaticAgents one;
+        one.agents.push_back(*r.agent);
+        artifact = static_agents_json(one).at(0);
+    } else {
+        artifact = {{"why", r.why.empty() ? to_string(r.status) : r.why}};
+    }
+    JvmInfo* j = jvms_.find(r.job.pid);
+    for (auto it = pending_agents_.begin(); it != pending_agents_.end();) {
+        if (it->pid != r.job.pid || it->path != r.job.agent_path) {
+            ++it;
+            continue;
+        }
+        it->event["artifact"] = artifact;
+        if (j && r.agent)
+            for (auto& a : j->dynamic_agents)
+                if (a.path == it->path && a.sha256.empty()) a.sha256 = r.agent->sha256;
+        d_.sink->emit(std::move(it->event));
+        it = pending_agents_.erase(it);
+    }
+}
+
+void EventProcessor::on_jvm_dcmd(const JvmDcmdRecord& e) {
+    ++dcmds_;
+    if (e.source == JW_DCMD_ATTACH) {   // part of an attach: its record says it
+        correlator_.on_jvm_dcmd(e);
+        return;
+    }
+    JvmInfo* j = jvms_.find(e.who.pid);
+    if (j) {
+        j->last_dcmd_tid = e.who.tid;
+        j->last_dcmd_source = e.source;
+        j->last_dcmd = e.cmdline;
+    }
+    d_.sink->emit({{"type", "jvm.dcmd"},
+                   {"time", d_.clock.format(e.who.ts_ns)},
+                   {"jvm", j ? jvm_json(*j) : nlohmann::json{{"pid", e.who.pid}}},
+                   {"source", dcmd_source_name(e.source)},
+                   {"command", e.cmdline},
+                   {"thread", e.who.comm}});
 }
 
 void EventProcessor::on_exit(const ExitRecord& e) {
@@ -408,8 +542,9 @@ nlohmann::json EventProcessor::stats_event(const KernelCounters& k, uint64_t sin
     std::lock_guard<std::recursive_mutex> g(mu_);
     const auto& cs = correlator_.stats();
     EnrichStats es = enricher_.stats();
-    static const char* kTypeNames[] = {"exec", "exit", "thread_name", "sigquit", "connect",
-                                       "trigger", "sock_data", "sock_close", "identity"};
+    static const char* kTypeNames[] = {"exec",      "exit",       "thread_name", "sigquit",
+                                       "connect",   "trigger",    "sock_data",   "sock_close",
+                                       "identity",  "jvm_attach", "jvm_agent",   "jvm_dcmd"};
     nlohmann::json user = {{"decoded", decoded_},
                            {"malformed", malformed_},
                            {"jvm_starts", jvm_starts_},
@@ -420,7 +555,14 @@ nlohmann::json EventProcessor::stats_event(const KernelCounters& k, uint64_t sin
                            {"orphan_socket_events", cs.orphan_socket_events},
                            {"proc_reads", procs_.proc_reads()},
                            {"track_failed", track_failed_},
-                           {"jvm_exits_found_by_sweep", jvm_exits_unreported_}};
+                           {"jvm_exits_found_by_sweep", jvm_exits_unreported_},
+                           {"jvm_requests", cs.jvm_requests},
+                           {"alias_attaches", cs.alias_attaches},
+                           {"self_attaches", cs.self_attaches},
+                           {"jvm_requests_unknown_peer", cs.jvm_requests_unknown_peer},
+                           {"agent_loads", agent_loads_},
+                           {"agent_loads_uninspected", agent_loads_uninspected_},
+                           {"dcmds", dcmds_}};
     for (size_t i = 0; i < std::size(kTypeNames); ++i)
         user[std::string("events_") + kTypeNames[i]] = by_type_[i];
     return {{"type", "stats"},
@@ -433,14 +575,16 @@ nlohmann::json EventProcessor::stats_event(const KernelCounters& k, uint64_t sin
                         {"identity_miss", k.identity_miss},
                         {"milestone_repeats", k.milestone_repeats},
                         {"milestone_full", k.milestone_full},
-                        {"deep_map_full", k.deep_map_full}}},
+                        {"deep_map_full", k.deep_map_full},
+                        {"jvm_pending_miss", k.jvm_pending_miss}}},
             {"userspace", user},
             {"drops", {{"ringbuf", k.ringbuf_drops},
                        {"malformed", k.malformed + malformed_},
                        {"sink_queue", sink_dropped},
                        {"sink_write", sink_write_lost},
                        {"own_expect", correlator_.own_expect_dropped()},
-                       {"enrichment_queue", es.dropped}}},
+                       {"enrichment_queue", es.dropped},
+                       {"jvm_requests", k.jvm_pending_miss}}},
             {"enrichment", {{"queued", es.queued}, {"done", es.done}, {"failed", es.failed},
                             {"timed_out", es.timed_out}, {"dropped", es.dropped},
                             {"deduplicated", es.deduplicated},

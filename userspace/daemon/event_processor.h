@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -58,6 +59,8 @@ struct ProcessorDeps {
     std::function<bool(pid_t)> untrack;         // Observer::remove_tracked
     std::function<uint64_t()> now;              // CLOCK_MONOTONIC ns
     std::function<bool(pid_t, uint64_t)> alive; // process (pid, start ticks) still runs
+    // Enrichment workers: places the JVM-side probes for a JVM's JDK (JvmProbeManager).
+    std::function<JvmVisibility(pid_t, const jvm::JvmProcess&)> probe_jvm;
 };
 
 // What the kernel side reports (Observer::stats()), passed in for the stats event.
@@ -68,6 +71,7 @@ struct KernelCounters {
     // suppressed, milestone map failures; deep-mode socket map failures.
     uint64_t execs = 0, identity_sent = 0, identity_full = 0, identity_miss = 0;
     uint64_t milestone_repeats = 0, milestone_full = 0, deep_map_full = 0;
+    uint64_t jvm_pending_miss = 0;   // JVM side: a request lost (map full or evicted)
 };
 
 class EventProcessor {
@@ -115,7 +119,20 @@ private:
     void on_thread_name(const ThreadNameRecord& e);
     void on_exit(const ExitRecord& e);
     void emit_jvm_exit(const JvmInfo& j, const ExitRecord* e);
+    void on_jvm_agent(const JvmAgentRecord& e);
+    void on_jvm_dcmd(const JvmDcmdRecord& e);
+    void on_agent_inspected(const EnrichResult& r);
     bool track(pid_t pid);
+
+    // agent.load events waiting for their file's facts from a worker (bounded).
+    struct PendingAgent {
+        pid_t pid = 0;
+        std::string path;
+        nlohmann::json event;
+    };
+    static constexpr size_t kMaxPendingAgents = 256;
+    std::list<PendingAgent> pending_agents_;
+    uint64_t agent_loads_ = 0, agent_loads_uninspected_ = 0, dcmds_ = 0;
 
     ProcessorConfig cfg_;
     ProcessorDeps d_;
@@ -131,7 +148,7 @@ private:
     // Last: destroyed first, so no result arrives into destroyed tables.
     Enricher enricher_;
 
-    std::array<uint64_t, 16> by_type_{};
+    std::array<uint64_t, 16> by_type_{};   // by Record index
     uint64_t decoded_ = 0, malformed_ = 0, jvm_starts_ = 0, jvm_exits_ = 0, track_failed_ = 0;
     uint64_t jvm_exits_unreported_ = 0, last_sweep_ns_ = 0;
     // The start-up scan (guarded by mu_; scan_cv_ with scan_mu_ for the waiting thread).

@@ -56,7 +56,20 @@ nlohmann::json jvm_json(const JvmInfo& i) {
         {"jdk_version", capped(p.jdk_version)},
         {"cgroup", i.cgroup},
         {"container_id", i.container_id},
+        {"visibility", i.visibility.level},
     };
+}
+
+nlohmann::json dynamic_agents_json(const JvmInfo& j) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& a : j.dynamic_agents) {
+        nlohmann::json x = {{"kind", a.kind}, {"path", a.path}, {"options", a.options},
+                            {"origin", a.origin}};
+        if (a.attacher) x["attacher_pid"] = a.attacher;
+        if (!a.sha256.empty()) x["sha256"] = a.sha256;
+        out.push_back(std::move(x));
+    }
+    return out;
 }
 
 }  // namespace jvmwatch::daemon

@@ -12,5 +12,7 @@ namespace jvmwatch::daemon {
 nlohmann::json process_json(const ProcessInfo& p, const std::string& user,
                             const ProcessInfo* parent);
 nlohmann::json jvm_json(const JvmInfo& j);
+// A JVM's agents loaded while it ran (jvm.exit's jvm.dynamic_agents).
+nlohmann::json dynamic_agents_json(const JvmInfo& j);
 
 }  // namespace jvmwatch::daemon

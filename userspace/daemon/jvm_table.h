@@ -12,10 +12,24 @@
 #include <vector>
 
 #include "attach/jvm_process.h"
+#include "userspace/daemon/jvm_visibility.h"
 #include "userspace/daemon/lru_map.h"
 #include "userspace/daemon/static_agents.h"
 
 namespace jvmwatch::daemon {
+
+// An agent loaded into a running JVM, as the JVM-side probes saw it.
+struct DynamicAgent {
+    uint64_t ts_ns = 0;
+    pid_t tid = 0;                   // the JVM thread that loaded it
+    std::string kind;                // "java" (a jar through libinstrument), "native" or "lib"
+    std::string path;                // jar or library as the JVM was asked to load it
+    std::string options;
+    std::string origin;              // "attach", "jmx", "internal" or "in_process"
+    pid_t attacher = 0;              // origin "attach": the connecting process
+    std::string sha256;              // once the file was inspected ("" before / failed)
+};
+constexpr size_t kMaxDynamicAgents = 32;
 
 struct JvmInfo {
     jvm::JvmProcess proc;            // pid, nspid, start time, exe, cmdline, main, jdk, user
@@ -24,6 +38,14 @@ struct JvmInfo {
     uint32_t pidns = 0;
     uint32_t mntns = 0;
     std::optional<StaticAgents> agents;  // from enrichment; unknown without it
+    JvmVisibility visibility;        // from enrichment: JVM-side probes placed or why not
+    std::vector<DynamicAgent> dynamic_agents;   // loaded while it ran, oldest first
+    uint64_t dynamic_agents_dropped = 0;        // beyond kMaxDynamicAgents
+    // The last diagnostic command not run for an attach (JMX, internal), per thread: an
+    // agent load that follows on that thread came from it.
+    pid_t last_dcmd_tid = 0;
+    uint32_t last_dcmd_source = 0;
+    std::string last_dcmd;
     std::string detected_by;         // "exec", "vm_thread", "scan"
     uint64_t exec_ts_ns = 0;         // kernel time of the exec, 0 if not seen
     uint32_t milestones = 0;         // bit per enum jw_milestone seen

@@ -46,6 +46,19 @@ Enricher::Work make_proc_enrichment(ProcSources src) {
         using S = EnrichResult::Status;
         EnrichResult r;
         r.job = job;
+        if (job.purpose == "agent") {
+            // An agent the JVM loads now: its file as the JVM sees it (the same facts as a
+            // command-line agent's: safefs inside its root, capped).
+            StaticAgents one;
+            StaticAgent a;
+            a.kind = job.agent_kind;
+            a.path = job.agent_path;
+            one.agents.push_back(std::move(a));
+            hash_static_agents(src.proc_root, job.pid, one);
+            r.agent = std::move(one.agents.front());
+            r.status = S::ok;
+            return r;
+        }
         r.process = src.read_process(job.pid);
         auto reused = [&](uint64_t start) { return job.start_ticks && start && start != job.start_ticks; };
         if (r.process && reused(r.process->start_ticks)) {
@@ -69,6 +82,7 @@ Enricher::Work make_proc_enrichment(ProcSources src) {
             hash_static_agents(src.proc_root, job.pid, agents);
             r.agents = std::move(agents);
             r.user = r.jvm->user;
+            if (src.probe_jvm) r.visibility = src.probe_jvm(job.pid, *r.jvm);
         } else {
             r.status = r.process ? S::ok : S::gone;
         }

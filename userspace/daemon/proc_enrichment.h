@@ -21,6 +21,8 @@ struct ProcSources {
     JvmInspector inspect;                                        // empty: jvm::inspect
     std::function<std::optional<ProcessInfo>(pid_t)> read_process;  // empty: read_process()
     std::function<std::string(uid_t)> user_name;                 // empty: passwd_name()
+    // Places the JVM-side probes for a JVM's JDK (JvmProbeManager::ensure); empty: none.
+    std::function<JvmVisibility(pid_t, const jvm::JvmProcess&)> probe_jvm;
 };
 
 // A process's facts from <proc_root>/<pid>/; nullopt if it is gone.

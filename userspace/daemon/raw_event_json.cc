@@ -22,6 +22,9 @@ const Kind kKinds[] = {
     {"sock_read", JW_EV_SOCK_READ, sizeof(jw_sock_data_event)},
     {"sock_close", JW_EV_SOCK_CLOSE, sizeof(jw_sock_close_event)},
     {"identity", JW_EV_IDENTITY, sizeof(jw_identity_event)},
+    {"jvm_attach", JW_EV_JVM_ATTACH, sizeof(jw_jvm_attach_event)},
+    {"jvm_agent", JW_EV_JVM_AGENT, sizeof(jw_jvm_agent_event)},
+    {"jvm_dcmd", JW_EV_JVM_DCMD, sizeof(jw_jvm_dcmd_event)},
 };
 
 std::string str(const char* buf, size_t cap) { return std::string(buf, strnlen(buf, cap)); }
@@ -136,6 +139,36 @@ std::optional<nlohmann::json> raw_event_to_json(const void* data, size_t size) {
         j["parent_comm"] = str(x.parent_comm, sizeof x.parent_comm);
         j["filename"] = str(x.filename, sizeof x.filename);
         j["args"] = std::string(x.args, std::min<size_t>(x.args_len, JW_ARGS_LEN));
+        break;
+    }
+    case JW_EV_JVM_ATTACH: {
+        auto* e = static_cast<const jw_jvm_attach_event*>(p);
+        j["peer_pid"] = e->peer_pid;
+        j["peer_uid"] = e->peer_uid;
+        j["peer_gid"] = e->peer_gid;
+        j["peer_start_ns"] = e->peer_start_ns;
+        j["fd"] = e->fd;
+        j["flags"] = e->flags;
+        j["layout"] = e->layout;
+        j["arg_count"] = e->arg_count;
+        j["name"] = str(e->name, sizeof e->name);
+        nlohmann::json args = nlohmann::json::array();
+        for (const auto& a : e->args) args.push_back(str(a, sizeof a));
+        j["args"] = std::move(args);
+        break;
+    }
+    case JW_EV_JVM_AGENT: {
+        auto* e = static_cast<const jw_jvm_agent_event*>(p);
+        j["via"] = e->via;
+        j["absolute"] = e->absolute;
+        j["agent"] = str(e->agent, sizeof e->agent);
+        j["options"] = str(e->options, sizeof e->options);
+        break;
+    }
+    case JW_EV_JVM_DCMD: {
+        auto* e = static_cast<const jw_jvm_dcmd_event*>(p);
+        j["source"] = e->source;
+        j["cmdline"] = str(e->cmdline, sizeof e->cmdline);
         break;
     }
     }
@@ -256,6 +289,44 @@ std::optional<std::vector<uint8_t>> raw_event_from_json(const nlohmann::json& j,
         std::string a = r.s("args");
         x.args_len = static_cast<uint32_t>(std::min<size_t>(a.size(), JW_ARGS_LEN));
         std::memcpy(x.args, a.data(), x.args_len);
+        break;
+    }
+    case JW_EV_JVM_ATTACH: {
+        auto* e = static_cast<jw_jvm_attach_event*>(p);
+        e->hdr = h;
+        e->peer_pid = static_cast<uint32_t>(r.u("peer_pid"));
+        e->peer_uid = static_cast<uint32_t>(r.u("peer_uid"));
+        e->peer_gid = static_cast<uint32_t>(r.u("peer_gid"));
+        e->peer_start_ns = r.u("peer_start_ns");
+        e->fd = static_cast<int32_t>(r.u("fd", static_cast<uint64_t>(-1)));
+        e->flags = static_cast<uint32_t>(r.u("flags"));
+        e->layout = static_cast<uint16_t>(r.u("layout", JW_LAYOUT_V1));
+        e->arg_count = static_cast<uint16_t>(r.u("arg_count"));
+        put_str(e->name, sizeof e->name, r.s("name"));
+        if (auto it = j.find("args"); it != j.end() && it->is_array()) {
+            size_t i = 0;
+            for (const auto& a : *it) {
+                if (i >= JW_JVM_ARGS) break;
+                if (!a.is_string()) return fail("args: not strings");
+                put_str(e->args[i++], JW_JVM_ARG_LEN, a.get<std::string>());
+            }
+        }
+        break;
+    }
+    case JW_EV_JVM_AGENT: {
+        auto* e = static_cast<jw_jvm_agent_event*>(p);
+        e->hdr = h;
+        e->via = static_cast<uint32_t>(r.u("via"));
+        e->absolute = static_cast<uint32_t>(r.u("absolute", 2));
+        put_str(e->agent, sizeof e->agent, r.s("agent"));
+        put_str(e->options, sizeof e->options, r.s("options"));
+        break;
+    }
+    case JW_EV_JVM_DCMD: {
+        auto* e = static_cast<jw_jvm_dcmd_event*>(p);
+        e->hdr = h;
+        e->source = static_cast<uint32_t>(r.u("source"));
+        put_str(e->cmdline, sizeof e->cmdline, r.s("cmdline"));
         break;
     }
     }

@@ -64,6 +64,7 @@ const StatSeries kStats[] = {
     {"kernel", "identity_full", "jvmwatch_kernel_map_full_total", "", "map", "identity"},
     {"kernel", "milestone_full", "jvmwatch_kernel_map_full_total", "", "map", "milestone"},
     {"kernel", "deep_map_full", "jvmwatch_kernel_map_full_total", "", "map", "deep_socket"},
+    {"kernel", "jvm_pending_miss", "jvmwatch_kernel_map_full_total", "", "map", "jvm_request"},
     {"userspace", "jvm_starts", "jvmwatch_jvm_starts_total", "jvm.start events emitted."},
     {"userspace", "jvm_exits", "jvmwatch_jvm_exits_total", "jvm.exit events emitted."},
     {"userspace", "jvm_exits_found_by_sweep", "jvmwatch_jvm_exits_found_by_sweep_total",
@@ -78,6 +79,20 @@ const StatSeries kStats[] = {
      "Process facts applied from /proc by the enrichment workers."},
     {"userspace", "track_failed", "jvmwatch_track_failures_total",
      "JVMs the kernel could not be told to follow (tracked map full)."},
+    {"userspace", "jvm_requests", "jvmwatch_jvm_side_requests_total",
+     "Attach requests the JVM-side probes saw a JVM read."},
+    {"userspace", "alias_attaches", "jvmwatch_alias_attaches_total",
+     "Attaches whose peer reached the JVM's socket by another name (no .java_pid connect seen)."},
+    {"userspace", "self_attaches", "jvmwatch_self_attaches_total",
+     "Attaches by the target JVM itself or one of its descendants."},
+    {"userspace", "jvm_requests_unknown_peer", "jvmwatch_jvm_side_requests_unknown_peer_total",
+     "JVM-side requests whose socket named no peer."},
+    {"userspace", "agent_loads", "jvmwatch_agent_loads_total",
+     "Agent loads the JVM-side probes saw (agent.load events)."},
+    {"userspace", "agent_loads_uninspected", "jvmwatch_agent_loads_uninspected_total",
+     "Agent loads reported without their file's facts (enrichment queue full)."},
+    {"userspace", "dcmds", "jvmwatch_jvm_diagnostic_commands_total",
+     "Diagnostic commands the JVM-side probes saw run (any source)."},
     {"enrichment", "queued", "jvmwatch_enrichment_requests_total",
      "Enrichment requests accepted into the queue."},
     {"enrichment", "done", "jvmwatch_enrichment_answered_total", "Enrichment requests answered."},
@@ -107,6 +122,7 @@ const std::vector<std::string> kDerived = {
     "userspace.decoded",           // sum of jvmwatch_observed_events_total
     "userspace.attach_records",    // sum of jvmwatch_attaches_total
     "enrichment.dropped",          // jvmwatch_dropped_events_total{cause="enrichment_queue"}
+    "drops.jvm_requests",          // = kernel.jvm_pending_miss
 };
 
 double number(const nlohmann::json& section, const char* key) {

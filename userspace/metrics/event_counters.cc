@@ -21,7 +21,7 @@ std::string_view string_or_empty(const nlohmann::json& ev, const char* key) {
 EventCounters::EventCounters() {
     for (const char* t : {"daemon.start", "daemon.stop", "daemon.reload", "stats", "jvm.start",
                           "jvm.exit", "attach", "thread_dump_request", "inject.matched", "inject.ok",
-                          "inject.failed", "inject.skipped"})
+                          "inject.failed", "inject.skipped", "agent.load", "jvm.dcmd"})
         c_.by_type[t] = 0;
 }
 

@@ -14,10 +14,11 @@ std::string_view pick(const std::array<std::string_view, N>& known, std::string_
     return it == known.end() ? std::string_view("other") : *it;
 }
 
-constexpr std::array<std::string_view, 12> kEventTypes = {
+constexpr std::array<std::string_view, 14> kEventTypes = {
     "daemon.start", "daemon.stop",    "daemon.reload",  "stats",
     "jvm.start",    "jvm.exit",       "attach",         "thread_dump_request",
-    "inject.matched", "inject.ok",    "inject.failed",  "inject.skipped"};
+    "inject.matched", "inject.ok",    "inject.failed",  "inject.skipped",
+    "agent.load",   "jvm.dcmd"};
 
 // attach/request.cc's operations (what a JDK client sends).
 constexpr std::array<std::string_view, 10> kAttachOps = {
