@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <string_view>
@@ -105,8 +106,8 @@ UprobeSupport probe_uprobes(const std::string& sysfs_root) {
     std::optional<std::string> text;
     if (root) text = safefs::read_file(root.get(), rel, safefs::Resolve::in_root, 64, {}, &fail);
     if (!text) {
-        u.why = "no uprobe PMU (" + sysfs_root + "/" + rel + ": " + fail.why +
-                "); the kernel needs CONFIG_UPROBES";
+        u.why = "no uprobe PMU (" + sysfs_root + "/" + rel + ": " +
+                (fail.err ? std::strerror(fail.err) : fail.why) + "); the kernel needs CONFIG_UPROBES";
         return u;
     }
     try {
