@@ -38,7 +38,7 @@ cleanup() {
   stop_daemon
   if [ -n "$jvm_pid" ]; then
     kill -KILL "$jvm_pid" 2>/dev/null || true; wait "$jvm_pid" 2>/dev/null || true
-    rm -f "/tmp/.java_pid$jvm_pid"   # a killed JVM leaves its socket behind
+    rm -f "/tmp/.java_pid$jvm_pid" /tmp/hsperfdata_*/"$jvm_pid"   # a killed JVM leaves them behind
   fi
   rm -rf "$WORK"
 }
