@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -102,6 +103,25 @@ RawAttachResult raw_attach(const std::string& socket_path, const std::string& op
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
 
+    return raw_attach_fd(fd.get(), op, std::move(args),
+                         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()),
+                         max_reply);
+}
+
+RawAttachResult raw_attach_fd(int connected_fd, const std::string& op, std::vector<std::string> args,
+                              std::chrono::milliseconds timeout, size_t max_reply) {
+    RawAttachResult r;
+    auto deadline = Clock::now() + timeout;
+    int fl = ::fcntl(connected_fd, F_GETFL);
+    if (fl < 0 || ::fcntl(connected_fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+        r.error = errno_text("fcntl");
+        return r;
+    }
+    Fd fd(::dup(connected_fd));   // closed here; the caller's stays open
+    if (fd.get() < 0) {
+        r.error = errno_text("dup");
+        return r;
+    }
     while (args.size() < 3) args.emplace_back();
     std::string request("1", 2);   // "1\0"
     request.append(op).push_back('\0');
@@ -158,6 +178,66 @@ RawAttachResult raw_attach(const std::string& socket_path, const std::string& op
     r.code = static_cast<int>(code);
     r.text = nl == std::string::npos ? "" : reply.substr(nl + 1);
     return r;
+}
+
+int connect_in_child(const std::string& socket_path, pid_t* connector_pid, std::string* error) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        *error = errno_text("socketpair");
+        return -1;
+    }
+    Fd parent(sv[0]);
+    pid_t child = ::fork();
+    if (child < 0) {
+        *error = errno_text("fork");
+        ::close(sv[1]);
+        return -1;
+    }
+    if (child == 0) {
+        // Only async-signal-safe calls from here: the parent may have threads.
+        struct sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        if (socket_path.size() >= sizeof(addr.sun_path)) _exit(2);
+        std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+        int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s < 0 || ::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) _exit(3);
+        char byte = 'f';
+        struct iovec iov{&byte, 1};
+        alignas(struct cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+        struct msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = ctl;
+        msg.msg_controllen = sizeof ctl;
+        struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &s, sizeof(int));
+        _exit(::sendmsg(sv[1], &msg, MSG_NOSIGNAL) == 1 ? 0 : 4);
+    }
+    ::close(sv[1]);
+    *connector_pid = child;
+    char byte;
+    struct iovec iov{&byte, 1};
+    alignas(struct cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctl;
+    msg.msg_controllen = sizeof ctl;
+    ssize_t n = ::recvmsg(parent.get(), &msg, MSG_CMSG_CLOEXEC);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    struct cmsghdr* c = n == 1 ? CMSG_FIRSTHDR(&msg) : nullptr;
+    if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int))) {
+        *error = "the child did not pass a connected fd (exit status " +
+                 std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")";
+        return -1;
+    }
+    int fd;
+    std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    return fd;
 }
 
 const char* to_string(AliasKind kind) {

@@ -29,6 +29,17 @@ RawAttachResult raw_attach(const std::string& socket_path, const std::string& op
                            std::vector<std::string> args, std::chrono::milliseconds timeout,
                            size_t max_reply = 4 << 20);
 
+// The same over a socket already connected to the JVM (the fd is the caller's and stays
+// open; the request is written on it and the reply read to EOF).
+RawAttachResult raw_attach_fd(int connected_fd, const std::string& op, std::vector<std::string> args,
+                              std::chrono::milliseconds timeout, size_t max_reply = 4 << 20);
+
+// A connection made by another process and handed over: a forked child connects to
+// `socket_path`, sends the connected fd back over a socketpair (SCM_RIGHTS) and exits
+// (reaped here).  The JVM's peer for that connection is the child (*connector_pid),
+// while the caller writes the request.  Returns the fd (caller owns it), or -1 with *error.
+int connect_in_child(const std::string& socket_path, pid_t* connector_pid, std::string* error);
+
 // Another name for a JVM's attach socket.
 enum class AliasKind { symlink, hard_link, rename };
 const char* to_string(AliasKind kind);

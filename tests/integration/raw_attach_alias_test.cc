@@ -1,9 +1,12 @@
 // The raw attach client (tests/common/raw_attach.h) reaches a real JDK 17 JVM through
 // each kind of alias of its .java_pid socket: a symlink, a hard link and a renamed
-// socket (issue 8's evasions; no daemon here: the daemon tests audit the same attaches).
+// socket, and a connection handed over by another process (issue 8's evasions; no daemon
+// here: the daemon tests audit the same attaches).
 // The JVM keeps answering on its own name afterwards.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -99,6 +102,26 @@ TEST_F(RawAttach, OwnNameJcmdAndUnknownOperation) {
     ASSERT_TRUE(bad.ok) << bad.error;
     EXPECT_NE(bad.code, 0);
     EXPECT_NE(bad.text.find("no-such-op"), std::string::npos) << bad.text;
+}
+
+// A connection made by a child that exits after handing the fd over: the request written
+// on it is answered all the same (the JVM's peer is the child, long gone).
+TEST_F(RawAttach, FdPassedFromAnotherProcess) {
+    attach::Options o;
+    o.timeout = kTimeout;
+    ASSERT_EQ(attach::run(jvm_->pid(), {"properties", {}}, o).outcome, attach::Outcome::ok);
+    pid_t connector = -1;
+    std::string err;
+    int fd = connect_in_child("/tmp/.java_pid" + std::to_string(jvm_->pid()), &connector, &err);
+    ASSERT_GE(fd, 0) << err;
+    EXPECT_GT(connector, 0);
+    EXPECT_NE(connector, getpid());
+    EXPECT_NE(kill(connector, 0), 0) << "the connector was reaped";
+    auto r = raw_attach_fd(fd, "properties", {}, kTimeout);
+    close(fd);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.code, 0);
+    EXPECT_NE(r.text.find("java.specification.version=17"), std::string::npos);
 }
 
 TEST(RawAttachClient, NoSocketIsAConnectError) {
