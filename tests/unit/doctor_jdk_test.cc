@@ -3,6 +3,7 @@
 // why, hostile files (symlinks, FIFOs, garbage, control bytes) refused without blocking.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -118,6 +119,26 @@ TEST(DoctorJdk, VersionIsCappedAndPrintable) {
 
     auto longv = make_jdk(dir, "long", {{kReadRequest17, 0x1000}}, "JAVA_VERSION=" + std::string(500, '9') + "\n");
     EXPECT_EQ(inspect_jdk(longv, with_uprobes()).version.size(), 64u);
+}
+
+TEST(DoctorJdk, Jdk8LayoutIsFound) {
+    TempDir dir("jw-doctor");
+    struct utsname u{};
+    ASSERT_EQ(uname(&u), 0);
+    std::string arch = std::string(u.machine) == "x86_64" ? "amd64" : u.machine;
+    std::string home = dir.file("jdk8");
+    write_file(home + "/jre/lib/" + arch + "/server/libjvm.so", ElfImage({{kReadRequest17, 0x1000}}).bytes());
+    write_file(home + "/release", "JAVA_VERSION=\"1.8.0_402\"\n");
+    EXPECT_EQ(check_jdk_home(home), "");
+    JdkReport r = inspect_jdk(home, with_uprobes());
+    EXPECT_TRUE(r.supported) << r.why;
+    EXPECT_EQ(r.version, "1.8.0_402");
+    EXPECT_EQ(r.libinstrument_error, home + "/jre/lib/" + arch + "/libinstrument.so: No such file or directory");
+    EXPECT_EQ(find_jdks(dir.path()), std::vector<std::string>{home});
+
+    // Nothing in any layout: the JDK 9+ path is named.
+    std::filesystem::create_directories(dir.file("empty"));
+    EXPECT_EQ(check_jdk_home(dir.file("empty")), dir.file("empty") + "/lib/server/libjvm.so: No such file or directory");
 }
 
 TEST(DoctorJdk, FindsEachJdkDirectoryOnce) {

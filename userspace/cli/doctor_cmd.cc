@@ -22,7 +22,8 @@ constexpr const char* kUsageText =
     "Usage: jvmwatch doctor [--no-load] [--json] [--jdk DIR]...\n"
     "Prints the kernel features jvmwatchd uses and the BPF hook chosen for each event\n"
     "kind; whether the kernel has uprobes and, for each JDK (every directory of\n"
-    "/usr/lib/jvm holding lib/server/libjvm.so, and each --jdk DIR), whether its\n"
+    "/usr/lib/jvm holding lib/server/libjvm.so, or jre/lib/ARCH/server/libjvm.so for\n"
+    "a JDK 8, and each --jdk DIR), whether its\n"
     "libjvm.so carries the symbols of the JVM-side probes (\"JVM-side probes: supported\")\n"
     "or its JVMs are seen from the attacher's side only, and why; then loads and attaches\n"
     "the observer once to prove it works.\n"
@@ -30,8 +31,8 @@ constexpr const char* kUsageText =
     "  --json      one JSON object instead of text\n"
     "  --jdk DIR   also inspect the JDK in DIR (any number of times)\n"
     "Exit 0 if the default mode works (a JDK without JVM-side probes is reported, not an\n"
-    "error), 2 for a bad option or a --jdk DIR without lib/server/libjvm.so, 13 if BPF is\n"
-    "unusable.\n";
+    "error), 2 for a bad option or a --jdk DIR without a readable libjvm.so, 13 if BPF\n"
+    "is unusable.\n";
 
 void print_hooks(const char* title, const std::vector<observer::HookChoice>& hooks) {
     std::printf("\n%s:\n", title);

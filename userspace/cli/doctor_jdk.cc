@@ -1,8 +1,10 @@
 #include "userspace/cli/doctor_jdk.h"
 
 #include <fcntl.h>
+#include <sys/utsname.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -21,8 +23,46 @@ using observer::JdkLibrary;
 using observer::LibraryProbes;
 
 constexpr size_t kReleaseCap = 64 * 1024;   // a JDK's release file is ~1-2 KiB
-constexpr std::string_view kLibjvm = "lib/server/libjvm.so";
-constexpr std::string_view kLibinstrument = "lib/libinstrument.so";
+
+// Where a JDK keeps its libraries: JDK 9+ (and a JRE 8: no jre/) under lib/, a JDK 8
+// under jre/lib/<arch>/ (amd64 for x86_64).
+struct Layout {
+    std::string libjvm;          // relative to the home
+    std::string libinstrument;
+};
+
+std::string arch_dir() {
+    struct utsname u{};
+    if (::uname(&u) != 0) return "amd64";
+    std::string m = u.machine;
+    return m == "x86_64" ? "amd64" : m;
+}
+
+std::vector<Layout> layouts() {
+    std::string a = arch_dir();
+    return {{"lib/server/libjvm.so", "lib/libinstrument.so"},
+            {"jre/lib/" + a + "/server/libjvm.so", "jre/lib/" + a + "/libinstrument.so"},
+            {"lib/" + a + "/server/libjvm.so", "lib/" + a + "/libinstrument.so"}};
+}
+
+// The layout whose libjvm.so is there, or why none is: the refusal of one that is there
+// (a symlink, a FIFO), else the first layout's "No such file".
+std::optional<Layout> find_layout(const std::string& home, std::string* why) {
+    std::optional<std::string> first_why;
+    for (const auto& l : layouts()) {
+        safefs::Failure fail;
+        if (safefs::open_path(AT_FDCWD, home + "/" + l.libjvm, safefs::Resolve::no_symlinks,
+                              safefs::Expect{}, nullptr, &fail))
+            return l;
+        if (fail.err != ENOENT && fail.err != ENOTDIR) {
+            *why = fail.why;
+            return std::nullopt;
+        }
+        if (!first_why) first_why = fail.why;
+    }
+    *why = *first_why;
+    return std::nullopt;
+}
 
 // Opens a library of the JDK for reading: no symlink anywhere on the path, a regular file.
 safefs::UniqueFd open_library(const std::string& path, std::string* why) {
@@ -132,11 +172,8 @@ std::vector<std::string> find_jdks(const std::string& jvm_dir) {
 }
 
 std::string check_jdk_home(const std::string& home) {
-    safefs::Failure fail;
-    auto fd = safefs::open_path(AT_FDCWD, home + "/" + std::string(kLibjvm),
-                                safefs::Resolve::no_symlinks, safefs::Expect{}, nullptr, &fail);
-    if (fd) return "";
-    return fail.why;   // names the path
+    std::string why;
+    return find_layout(home, &why) ? "" : why;   // names the path
 }
 
 JdkReport inspect_jdk(const std::string& home, const UprobeSupport& kernel) {
@@ -146,12 +183,18 @@ JdkReport inspect_jdk(const std::string& home, const UprobeSupport& kernel) {
     r.total = observer::jdk_probe_table().size();
 
     std::string why;
-    if (auto fd = open_library(home + "/" + std::string(kLibjvm), &why))
+    auto layout = find_layout(home, &why);
+    if (!layout) {
+        r.libjvm.error = why;
+        r.why = why_client_side(r.libjvm);
+        return r;
+    }
+    if (auto fd = open_library(home + "/" + layout->libjvm, &why))
         r.libjvm = observer::resolve_probes(fd.get(), JdkLibrary::libjvm);
     else
         r.libjvm.error = why;
     r.libinstrument.library = JdkLibrary::libinstrument;
-    if (auto fd = open_library(home + "/" + std::string(kLibinstrument), &why))
+    if (auto fd = open_library(home + "/" + layout->libinstrument, &why))
         r.libinstrument = observer::resolve_probes(fd.get(), JdkLibrary::libinstrument);
     else
         r.libinstrument_error = why;

@@ -24,12 +24,16 @@ struct UprobeSupport {
 };
 UprobeSupport probe_uprobes(const std::string& sysfs_root = "/sys");
 
+// A JDK's libraries are found where JDK 9+ (and a JRE 8) keep them, lib/server/libjvm.so
+// and lib/libinstrument.so, or where a JDK 8 does, jre/lib/<arch>/server/libjvm.so and
+// jre/lib/<arch>/libinstrument.so (<arch>: amd64 on x86_64, else the machine name).
+
 // The JDK homes in `jvm_dir`: each directory (a symlink to one is skipped: its target is
-// listed itself) holding lib/server/libjvm.so, sorted.
+// listed itself) holding a libjvm.so, sorted.
 std::vector<std::string> find_jdks(const std::string& jvm_dir = "/usr/lib/jvm");
 
-// Why `home` cannot be inspected at all, naming the path ("" when it has a
-// lib/server/libjvm.so to read): for --jdk, checked before anything else runs.
+// Why `home` cannot be inspected at all, naming the path ("" when it has a libjvm.so to
+// read): for --jdk, checked before anything else runs.
 std::string check_jdk_home(const std::string& home);
 
 struct JdkReport {
