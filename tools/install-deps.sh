@@ -11,6 +11,7 @@ packages=(
   help2man  # make deb: manual pages from --help (dpkg-deb, dpkg-shlibdeps: build-essential's dpkg-dev)
   # tests: real JVMs, agents, peers
   openjdk-17-jdk-headless libjavassist-java jattach util-linux procps
+  binutils  # strip: the stripped-JDK copy the fallback tests run (tests/common/jdk_copy.h)
   systemd  # systemd-analyze verify of the unit
   lintian  # the package test checks build/jvmwatch_*.deb
   prometheus  # a real Prometheus server scraping the daemon, and promtool

@@ -116,6 +116,13 @@ static void remove_dead_jvm_files(pid_t pid) {
     if (lstat(sock.c_str(), &sb) == 0 && S_ISSOCK(sb.st_mode)) unlink(sock.c_str());
     std::string trigger = "/tmp/.attach_pid" + std::to_string(pid);
     if (lstat(trigger.c_str(), &sb) == 0 && S_ISREG(sb.st_mode)) unlink(trigger.c_str());
+    // Its perf data file, /tmp/hsperfdata_<user>/<pid> (a JVM's user is not known here).
+    std::error_code ec;
+    for (const auto& d : fs::directory_iterator("/tmp", ec)) {
+        if (d.path().filename().string().rfind("hsperfdata_", 0) != 0) continue;
+        std::string perf = d.path().string() + "/" + std::to_string(pid);
+        if (lstat(perf.c_str(), &sb) == 0 && S_ISREG(sb.st_mode)) unlink(perf.c_str());
+    }
 }
 
 // Waits (blocking or not) for the child to exit without reaping it, cleans up after

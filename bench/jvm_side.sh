@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# What jvmwatchd costs the host and the JVMs it watches, in ONE run, side by side (root):
+#   (1) the syscall loop of bench/observer_overhead.sh (getppid + 1-byte write, the loop's
+#       own CPU ns per round) with no daemon, with `jvmwatchd` (default mode: with the
+#       JVM-side uprobes where the daemon has them) and with `jvmwatchd --deep`,
+#       alternated round by round (a daemon started for each round, the loop run once it
+#       said daemon.start);
+#   (2) warm `properties` attach latency against an idle JDK 17 JVM (started before any
+#       daemon, listener already up) with no daemon and with the default daemon,
+#       alternated in blocks, each block one hyperfine run of jattach and `jvmwatch attach`
+#       (jattach skipped, and said so, when it is not installed).
+# Prints medians and the ratios against no daemon (target for (2): within 5%).  The
+# daemons run with --no-api and their own audit log: they touch nothing of another
+# jvmwatchd that may be running.
+#   bench/jvm_side.sh [ROUNDS] [ITER] [BLOCKS] [RUNS]    (defaults 7 2000000 4 40)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${BUILD:-build}
+rounds=${1:-7}
+iter=${2:-2000000}
+blocks=${3:-4}
+runs=${4:-40}
+make -s "$build/bin/jvmwatchd" "$build/bin/jvmwatch" "$build/bin/observer_syscall_loop" java >/dev/null
+JWD=$PWD/$build/bin/jvmwatchd
+JW=$PWD/$build/bin/jvmwatch
+loop=$PWD/$build/bin/observer_syscall_loop
+java=/usr/lib/jvm/java-17-openjdk-amd64/bin/java
+command -v hyperfine >/dev/null || { echo "missing hyperfine (tools/install-deps.sh)" >&2; exit 1; }
+[ -x "$java" ] || { echo "missing JDK 17 at $java" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/jvmwatch-bench.XXXXXX)
+d_pid="" jvm_pid=""
+stop_daemon() {
+  [ -n "$d_pid" ] || return 0
+  kill -TERM "$d_pid" 2>/dev/null || true; wait "$d_pid" 2>/dev/null || true; d_pid=""
+}
+cleanup() {
+  stop_daemon
+  if [ -n "$jvm_pid" ]; then
+    kill -KILL "$jvm_pid" 2>/dev/null || true; wait "$jvm_pid" 2>/dev/null || true
+    rm -f "/tmp/.java_pid$jvm_pid" /tmp/hsperfdata_*/"$jvm_pid"   # a killed JVM leaves them behind
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# start_daemon [ARGS...]: a jvmwatchd of its own, returned once it said daemon.start.
+start_daemon() {
+  local log=$WORK/audit.jsonl
+  rm -f "$log"
+  "$JWD" --no-api --metrics-listen off --audit-log "$log" "$@" >/dev/null 2>"$WORK/daemon.err" &
+  d_pid=$!
+  for _ in $(seq 600); do grep -q '"daemon.start"' "$log" 2>/dev/null && break; sleep 0.05; done
+  grep -q '"daemon.start"' "$log" || { echo "jvmwatchd $* did not start:" >&2; cat "$WORK/daemon.err" >&2; exit 1; }
+  sleep 0.5   # the start-up scan of running processes is done well within this
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a/b}'; }
+
+# (1) syscall loop
+declare -a none def deep
+for r in $(seq "$rounds"); do
+  none+=("$("$loop" "$iter")")
+  start_daemon;        def+=("$("$loop" "$iter")");  stop_daemon
+  start_daemon --deep; deep+=("$("$loop" "$iter")"); stop_daemon
+  echo "loop round $r: none=${none[-1]} default=${def[-1]} deep=${deep[-1]} ns/round" >&2
+done
+rd=() rp=()
+for k in "${!none[@]}"; do
+  rd+=("$(ratio "${def[$k]}" "${none[$k]}")"); rp+=("$(ratio "${deep[$k]}" "${none[$k]}")")
+done
+
+# (2) warm properties attach latency
+setsid "$java" -Xmx64m -cp "$PWD/$build/java/classes" jw.test.Sleeper >"$WORK/jvm.out" 2>&1 </dev/null &
+jvm_pid=$!
+for _ in $(seq 600); do grep -q ready "$WORK/jvm.out" 2>/dev/null && break; sleep 0.01; done
+"$JW" attach "$jvm_pid" properties >/dev/null   # listener up, Java-side properties warmed
+cmds=()
+if command -v jattach >/dev/null; then
+  cmds+=(-n jattach "jattach $jvm_pid properties")
+else
+  echo "jattach is not installed: only jvmwatch attach is measured" >&2
+fi
+cmds+=(-n "jvmwatch attach" "$JW attach $jvm_pid properties")
+for b in $(seq "$blocks"); do
+  hyperfine -N --warmup 3 --runs "$runs" --export-json "$WORK/none.$b.json" "${cmds[@]}" >/dev/null
+  start_daemon
+  hyperfine -N --warmup 3 --runs "$runs" --export-json "$WORK/daemon.$b.json" "${cmds[@]}" >/dev/null
+  attaches=$(grep -c '"type":"attach' "$WORK/audit.jsonl" || true)
+  stop_daemon
+  echo "attach block $b done (the daemon recorded $attaches attach events)" >&2
+done
+
+echo "## jvmwatchd cost, one run ($(date -u +%FT%TZ), $(uname -r), $(nproc) CPUs)"
+echo
+echo "(1) syscall loop, $rounds rounds x $iter iterations (getppid + write 1B /dev/null), CPU ns per iteration"
+echo
+echo "| mode | median ns | median of per-round ratios vs no daemon |"
+echo "|---|---:|---:|"
+echo "| no daemon | $(median "${none[@]}") | 1.000 |"
+echo "| jvmwatchd (default) | $(median "${def[@]}") | $(median "${rd[@]}") |"
+echo "| jvmwatchd --deep | $(median "${deep[@]}") | $(median "${rp[@]}") |"
+echo
+python3 - "$WORK" "$blocks" "$runs" <<'PY'
+import json, statistics, sys
+work, blocks, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+times = {}   # (condition, tool) -> all run times, s
+for cond in ("none", "daemon"):
+    for b in range(1, blocks + 1):
+        for r in json.load(open(f"{work}/{cond}.{b}.json"))["results"]:
+            times.setdefault((cond, r["command"]), []).extend(r["times"])
+print(f"(2) warm `properties` attach latency, JDK 17, {blocks} alternating blocks x {runs} runs per tool")
+print()
+print("| tool | no daemon median ms | jvmwatchd median ms | ratio | p90 no daemon | p90 jvmwatchd |")
+print("|---|---:|---:|---:|---:|---:|")
+for tool in sorted({t for _, t in times}):
+    a, b = times[("none", tool)], times[("daemon", tool)]
+    p90 = lambda v: sorted(v)[int(0.9 * (len(v) - 1))] * 1e3
+    ma, mb = statistics.median(a) * 1e3, statistics.median(b) * 1e3
+    print(f"| {tool} | {ma:.2f} | {mb:.2f} | {mb / ma:.3f} | {p90(a):.2f} | {p90(b):.2f} |")
+PY
