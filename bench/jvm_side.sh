@@ -8,7 +8,10 @@
 #   (2) warm `properties` attach latency against an idle JDK 17 JVM (started before any
 #       daemon, listener already up) with no daemon and with the default daemon,
 #       alternated in blocks, each block one hyperfine run of jattach and `jvmwatch attach`
-#       (jattach skipped, and said so, when it is not installed).
+#       (jattach skipped, and said so, when it is not installed);
+#   (3) the cost of one uprobe hit: bench/uprobe_hit.c calls a no-op function with and
+#       without a tracefs uprobe on it (in a tracefs instance of its own whose buffer is
+#       off: the trap and the kernel's uprobe handling, no BPF program and no record).
 # Prints medians and the ratios against no daemon (target for (2): within 5%).  The
 # daemons run with --no-api and their own audit log: they touch nothing of another
 # jvmwatchd that may be running.
@@ -29,7 +32,9 @@ command -v hyperfine >/dev/null || { echo "missing hyperfine (tools/install-deps
 [ -x "$java" ] || { echo "missing JDK 17 at $java" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/jvmwatch-bench.XXXXXX)
-d_pid="" jvm_pid=""
+d_pid="" jvm_pid="" uprobe=""
+tracefs=/sys/kernel/tracing
+[ -d "$tracefs/instances" ] || tracefs=/sys/kernel/debug/tracing
 stop_daemon() {
   [ -n "$d_pid" ] || return 0
   kill -TERM "$d_pid" 2>/dev/null || true; wait "$d_pid" 2>/dev/null || true; d_pid=""
@@ -39,6 +44,11 @@ cleanup() {
   if [ -n "$jvm_pid" ]; then
     kill -KILL "$jvm_pid" 2>/dev/null || true; wait "$jvm_pid" 2>/dev/null || true
     rm -f "/tmp/.java_pid$jvm_pid" /tmp/hsperfdata_*/"$jvm_pid"   # a killed JVM leaves them behind
+  fi
+  if [ -n "$uprobe" ]; then
+    echo 0 >"$tracefs/instances/$uprobe/events/$uprobe/hit/enable" 2>/dev/null || true
+    rmdir "$tracefs/instances/$uprobe" 2>/dev/null || true
+    echo "-:$uprobe/hit" >>"$tracefs/uprobe_events" 2>/dev/null || true
   fi
   rm -rf "$WORK"
 }
@@ -91,6 +101,34 @@ for b in $(seq "$blocks"); do
   echo "attach block $b done (the daemon recorded $attaches attach events)" >&2
 done
 
+# (3) one uprobe hit
+cc -O2 -Wall -Wextra -Werror -o "$WORK/uprobe_hit" bench/uprobe_hit.c
+offset=$(python3 - "$WORK/uprobe_hit" probed <<'PY'
+import subprocess, sys
+path, sym = sys.argv[1:]
+vaddr = next(int(l.split()[0], 16) for l in subprocess.check_output(["nm", path], text=True).splitlines()
+             if l.split()[-1] == sym)
+for l in subprocess.check_output(["readelf", "-lW", path], text=True).splitlines():
+    f = l.split()
+    if f and f[0] == "LOAD" and "E" in f[6:-1]:
+        off, va, filesz = int(f[1], 16), int(f[2], 16), int(f[4], 16)
+        if va <= vaddr < va + filesz:
+            print(hex(vaddr - va + off))
+PY
+)
+uprobe=jwbench$$
+hit_iter=20000
+declare -a bare probed
+echo "p:$uprobe/hit $WORK/uprobe_hit:$offset" >>"$tracefs/uprobe_events"
+mkdir "$tracefs/instances/$uprobe"
+echo 0 >"$tracefs/instances/$uprobe/tracing_on"
+for r in $(seq "$rounds"); do
+  bare+=("$("$WORK/uprobe_hit" "$hit_iter")")
+  echo 1 >"$tracefs/instances/$uprobe/events/$uprobe/hit/enable"
+  probed+=("$("$WORK/uprobe_hit" "$hit_iter")")
+  echo 0 >"$tracefs/instances/$uprobe/events/$uprobe/hit/enable"
+done
+
 echo "## jvmwatchd cost, one run ($(date -u +%FT%TZ), $(uname -r), $(nproc) CPUs)"
 echo
 echo "(1) syscall loop, $rounds rounds x $iter iterations (getppid + write 1B /dev/null), CPU ns per iteration"
@@ -119,3 +157,11 @@ for tool in sorted({t for _, t in times}):
     ma, mb = statistics.median(a) * 1e3, statistics.median(b) * 1e3
     print(f"| {tool} | {ma:.2f} | {mb:.2f} | {mb / ma:.3f} | {p90(a):.2f} | {p90(b):.2f} |")
 PY
+echo
+echo "(3) one uprobe hit, $rounds rounds x $hit_iter calls of a no-op function, CPU ns per call"
+echo
+echo "| | median ns per call |"
+echo "|---|---:|"
+echo "| no uprobe | $(median "${bare[@]}") |"
+echo "| tracefs uprobe (buffer off) | $(median "${probed[@]}") |"
+echo "| one hit costs | $(awk -v a="$(median "${probed[@]}")" -v b="$(median "${bare[@]}")" 'BEGIN {printf "%.0f", a-b}') |"
