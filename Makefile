@@ -48,6 +48,7 @@ BPF_SRCS    := $(sort $(wildcard bpf/*.bpf.c))
 UNIT_SRCS   := $(sort $(wildcard tests/unit/*.cc tests/common/*.cc))
 INTEG_SRCS  := $(sort $(wildcard tests/integration/*.cc tests/common/*.cc))
 NATIVE_SRCS := $(sort $(wildcard tests/native/*.c))
+NATIVE_AGENT_SRCS := $(sort $(wildcard tests/native/agents/*.c))
 
 obj = $(patsubst %.cc,$(BUILD)/obj/%.o,$(1))
 ATTACH_OBJS := $(call obj,$(ATTACH_SRCS))
@@ -80,7 +81,8 @@ LIB_ATTACH := $(BUILD)/lib/libjvmwatch_attach.a
 LIB_CORE   := $(BUILD)/lib/libjvmwatch_core.a
 BINS       := $(BUILD)/bin/jvmwatch $(BUILD)/bin/jvmwatchd
 TEST_BINS  := $(BUILD)/bin/unit_tests $(BUILD)/bin/integration_tests \
-              $(patsubst tests/native/%.c,$(BUILD)/bin/%,$(NATIVE_SRCS))
+              $(patsubst tests/native/%.c,$(BUILD)/bin/%,$(NATIVE_SRCS)) \
+              $(patsubst tests/native/agents/%.c,$(BUILD)/lib/lib%.so,$(NATIVE_AGENT_SRCS))
 
 .PHONY: all deps deb test unit-test integration-test run bench clean vmlinux java \
         fuzz fuzz-build fuzz-smoke fuzz-event-seeds asan
@@ -161,6 +163,12 @@ $(BUILD)/bin/%: tests/native/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -I$(JAVA_HOME_DIR)/include -I$(JAVA_HOME_DIR)/include/linux \
 	  $< -o $@ -ldl -lpthread
+
+# Native JVMTI agents the tests load (build/lib/lib<name>.so).
+$(BUILD)/lib/lib%.so: tests/native/agents/%.c
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -fPIC -shared -fvisibility=hidden $< -o $@
 
 # Observer benchmark programs (bench/observer_*.sh builds them; not part of `all`).
 $(BUILD)/bin/observer_bench: $(call obj,bench/observer_bench.cc) $(LIBS)

@@ -272,8 +272,14 @@ void AttachCorrelator::on_jvm_attach(const JvmAttachRecord& e) {
     if (it == open_.end()) {
         // No connect to this JVM's .java_pid name by this peer was seen: it connected
         // through another name, or with an fd it was given.
-        it = create(peer_actor(e, d_.procs->find(e.peer_pid)), e.who.ts_ns);
+        const ProcessInfo* known = d_.procs->find(e.peer_pid);
+        // A peer already gone cannot have written this request: it connected and handed
+        // the connection to another process.
+        const bool gone = known && known->exited;
+        it = create(peer_actor(e, known), e.who.ts_ns);
         it->alias = peer_known;
+        it->alias_via = !peer_known ? "" : gone ? "passed_fd" : "other_name";
+        if (gone) it->attacher_exited = true;
         if (peer_known) ++stats_.alias_attaches;
         it->target_nspid = target_nspid;
     }
@@ -558,6 +564,7 @@ void AttachCorrelator::finalize_now(Iter it, const char* why, uint64_t end_ts) {
         ev["outcome"] = c.ev.reply ? "replied" : connected(c) ? "connected" : "no_connect";
         ev["visibility"] = c.ev.jvm_request ? "jvm" : "client";
         ev["alias"] = c.alias;
+        if (c.alias) ev["alias_via"] = c.alias_via;
         ev["self_attach"] = c.self_attach;
         if (!c.socket_path.empty()) ev["socket_path"] = c.socket_path;
         if (!c.trigger_path.empty()) ev["trigger_path"] = c.trigger_path;

@@ -157,6 +157,7 @@ private:
         std::vector<JvmRequest> jvm_requests;   // JVM side, oldest first (bounded)
         uint32_t jvm_requests_dropped = 0;
         bool alias = false;              // the JVM read its request, no .java_pid connect seen
+        const char* alias_via = "";      // "other_name", or "passed_fd" (the peer had exited)
         bool self_attach = false;        // the peer is the target JVM or its descendant
         nlohmann::json agents = nlohmann::json::array();   // agent loads it caused
         const char* close_why = "";

@@ -444,6 +444,9 @@ void EventProcessor::on_jvm_dcmd(const JvmDcmdRecord& e) {
         correlator_.on_jvm_dcmd(e);
         return;
     }
+    // Starting the JMX agent runs `help <command>` for the DiagnosticCommand MBean's
+    // metadata: bookkeeping that reads nothing and changes nothing (counted, not sent).
+    if (e.cmdline == "help" || e.cmdline.rfind("help ", 0) == 0) return;
     JvmInfo* j = jvms_.find(e.who.pid);
     if (j) {
         j->last_dcmd_tid = e.who.tid;
