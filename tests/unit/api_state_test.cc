@@ -110,6 +110,29 @@ TEST(ApiState, AttachLoadAddsADynamicAgentAndTheLastAttach) {
     EXPECT_EQ(st.ps_json().size(), 1u);
 }
 
+// Seen from inside, a JVM's dynamic agents come from agent.load (any origin, with the
+// file's hash); its attach records do not add them twice.
+TEST(ApiState, AgentLoadsOfAJvmSeenFromInside) {
+    ApiState st;
+    json start = jvm_start(42, {"java", "App"});
+    start["jvm"]["visibility"] = "jvm";
+    st.consume(start);
+    json a = attach(42, "load", {"instrument", "false", "/tmp/marker.jar=x"});
+    a["visibility"] = "jvm";
+    st.consume(a);
+    st.consume({{"type", "agent.load"}, {"time", "2026-12-02T10:00:03.000000000Z"}, {"jvm", {{"pid", 42}}},
+                {"agent", {{"kind", "java"}, {"path", "/tmp/marker.jar"}, {"options", "x"}}},
+                {"origin", "jmx"},
+                {"artifact", {{"sha256", "03e92f5d4f929d3490ca0a845e80a1a9b26af871f40bf16da8422eddf426ec43"}}}});
+    auto r = row_for(st.ps_json(), 42);
+    ASSERT_TRUE(r);
+    EXPECT_EQ((*r)["visibility"], "jvm");
+    ASSERT_EQ((*r)["agents"].size(), 1u) << r->dump();
+    EXPECT_EQ((*r)["agents"][0]["source"], "jmx");
+    EXPECT_EQ((*r)["agents"][0]["sha256"], "03e92f5d4f92");
+    EXPECT_EQ((*r)["last_attach"]["op"], "load");
+}
+
 TEST(ApiState, InjectEventsSetTheInjectionStateAndAgentWithShortHash) {
     ApiState st;
     st.consume(jvm_start(42, {"java", "App"}));

@@ -120,6 +120,8 @@ void ApiState::consume(const json& ev) {
         }
     } else if (e.type == "attach") {
         on_attach(ev);
+    } else if (e.type == "agent.load") {
+        on_agent_load(ev);
     } else if (e.type.rfind("inject.", 0) == 0) {
         on_inject(ev, e.type);
     } else if (e.type == "stats") {
@@ -165,6 +167,7 @@ void ApiState::on_jvm_start(const json& ev) {
     v.jdk = cap(field(j, "jdk_version"));
     v.container_id = cap(field(j, "container_id"));
     v.exe = cap(field(j, "exe"));
+    if (field(j, "visibility") == "jvm") v.visibility = "jvm";
     // The daemon's own reading of them (hashed) when it has one, else the command line.
     if (const json& agents = field(j, "agents"); agents.is_array()) {
         for (const auto& a : agents) {
@@ -219,6 +222,23 @@ void ApiState::add_agent(JvmView& j, AgentView a) {
     j.agents.push_back(std::move(a));
 }
 
+void ApiState::on_agent_load(const json& ev) {
+    auto pid = pid_of(field(ev, "jvm"));
+    if (!pid) return;
+    auto it = jvms_.find(*pid);
+    if (it == jvms_.end()) return;
+    const json& agent = field(ev, "agent");
+    AgentView av;
+    av.kind = cap(field(agent, "kind"));
+    if (av.kind == "lib") av.kind = "native";
+    av.path = cap(field(agent, "path"));
+    av.options = cap(field(agent, "options"));
+    av.source = cap(field(ev, "origin"));
+    av.time = cap(field(ev, "time"));
+    av.sha256 = short_hash(field(ev, "artifact"));
+    add_agent(it->second, std::move(av));
+}
+
 void ApiState::on_attach(const json& ev) {
     auto pid = pid_of(field(ev, "target"));
     if (!pid) return;
@@ -244,7 +264,8 @@ void ApiState::on_attach(const json& ev) {
     if (rc) last["result_code"] = *rc;
     j.last_attach = std::move(last);
 
-    if (op != "load" || args.empty()) return;
+    // Seen from inside, the load comes as its own agent.load (with its hash and origin).
+    if (op != "load" || args.empty() || field(ev, "visibility") == "jvm") return;
     AgentView av;
     av.source = "attach";
     av.time = cap(field(ev, "start_time"));

@@ -30,7 +30,7 @@ struct AgentView {
     std::string kind;       // java | native
     std::string path;       // jar or library (a -agentlib name)
     std::string options;
-    std::string source;     // static (command line) | attach | inject
+    std::string source;     // static (command line) | attach | jmx | internal | in_process | inject
     std::string sha256;     // first 12 hex digits, when the event carried a hash
     std::string time;       // dynamic: when loaded
     std::optional<int64_t> result_code;   // attach: the JVM's result code, if it replied
@@ -46,7 +46,7 @@ struct JvmView {
     uint64_t agents_dropped = 0;
     std::optional<nlohmann::json> injection;    // {rule, outcome, time}
     std::optional<nlohmann::json> last_attach;  // {attacher: {pid, comm, exe, user}, op, args, time, outcome, result_code}
-    std::string visibility = "client";          // from the attacher's side (issue 8 adds "jvm")
+    std::string visibility = "client";          // "jvm": its JDK's libraries are probed (jvm.start)
 };
 
 // One event kept in the ring, with what the filters need.
@@ -94,6 +94,7 @@ private:
     std::string cap(const nlohmann::json& v) const;   // a string field, capped ("" if absent)
     void on_jvm_start(const nlohmann::json& ev);
     void on_attach(const nlohmann::json& ev);
+    void on_agent_load(const nlohmann::json& ev);
     void on_inject(const nlohmann::json& ev, const std::string& type);
     void add_agent(JvmView& j, AgentView a);
     void add_static_agents(JvmView& j, const nlohmann::json& cmdline);
