@@ -339,3 +339,19 @@ int BPF_KPROBE(jvm_dcmd_executor, void *executor, const char *cmdline)
 	emit_dcmd(source, cmdline);
 	return 0;
 }
+
+/* Each attach operation's handler (static jint handler(AttachOperation*, out)): its
+ * return value is the result code the JVM answers first. */
+SEC("uretprobe")
+int BPF_KRETPROBE(jvm_op_result, int result)
+{
+	struct jw_jvm_result_event *e = reserve(sizeof(*e));
+
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, JW_EV_JVM_RESULT, bpf_get_current_task_btf());
+	e->result = result;
+	e->_pad = 0;
+	submit(e);
+	return 0;
+}

@@ -33,6 +33,7 @@ enum jw_event_type {
 	JW_EV_JVM_ATTACH  = 11, /* JVM side (uprobe): the attach listener read a request */
 	JW_EV_JVM_AGENT   = 12, /* JVM side (uprobe): an agent load began inside the JVM */
 	JW_EV_JVM_DCMD    = 13, /* JVM side (uprobe): a diagnostic command is executed */
+	JW_EV_JVM_RESULT  = 14, /* JVM side (uretprobe): an attach operation's handler returned */
 };
 
 /* What made the kernel send a jw_identity_event. */
@@ -227,6 +228,12 @@ struct jw_jvm_dcmd_event {
 	char  cmdline[JW_JVM_TEXT_LEN];
 };
 
+struct jw_jvm_result_event {
+	struct jw_event_hdr hdr;   /* the JVM thread that ran the operation */
+	__s32 result;              /* the handler's jint: what the JVM answers first */
+	__u32 _pad;
+};
+
 /* Sizes, asserted on both sides (bpf/ and userspace/observer/). */
 #define JW_EVENT_HDR_SIZE         72
 #define JW_EXEC_EVENT_SIZE        (JW_EVENT_HDR_SIZE + 16 + JW_PATH_LEN + JW_ARGS_LEN)
@@ -242,6 +249,7 @@ struct jw_jvm_dcmd_event {
 #define JW_JVM_ATTACH_EVENT_SIZE  (JW_EVENT_HDR_SIZE + 32 + JW_JVM_NAME_LEN + JW_JVM_ARGS * JW_JVM_ARG_LEN)
 #define JW_JVM_AGENT_EVENT_SIZE   (JW_EVENT_HDR_SIZE + 8 + JW_PATH_LEN + JW_JVM_TEXT_LEN)
 #define JW_JVM_DCMD_EVENT_SIZE    (JW_EVENT_HDR_SIZE + 8 + JW_JVM_TEXT_LEN)
+#define JW_JVM_RESULT_EVENT_SIZE  (JW_EVENT_HDR_SIZE + 8)
 
 #ifdef __cplusplus
 #define JW_STATIC_ASSERT static_assert
@@ -262,7 +270,8 @@ struct jw_jvm_dcmd_event {
 	JW_STATIC_ASSERT(sizeof(struct jw_identity_event) == JW_IDENTITY_EVENT_SIZE, "identity"); \
 	JW_STATIC_ASSERT(sizeof(struct jw_jvm_attach_event) == JW_JVM_ATTACH_EVENT_SIZE, "jattach"); \
 	JW_STATIC_ASSERT(sizeof(struct jw_jvm_agent_event) == JW_JVM_AGENT_EVENT_SIZE, "jagent"); \
-	JW_STATIC_ASSERT(sizeof(struct jw_jvm_dcmd_event) == JW_JVM_DCMD_EVENT_SIZE, "jdcmd")
+	JW_STATIC_ASSERT(sizeof(struct jw_jvm_dcmd_event) == JW_JVM_DCMD_EVENT_SIZE, "jdcmd"); \
+	JW_STATIC_ASSERT(sizeof(struct jw_jvm_result_event) == JW_JVM_RESULT_EVENT_SIZE, "jresult")
 
 /* Per-CPU counters in the `stats` map (index = enum value). */
 enum jw_stat {

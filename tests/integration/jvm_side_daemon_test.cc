@@ -159,6 +159,8 @@ TEST_P(JvmSideDaemon, JattachLoadIsOneRecordWithOpArgsPeerAndTheAgentsFacts) {
     EXPECT_EQ(a["self_attach"], false);
     EXPECT_EQ(a["attacher"]["exe"], "/usr/bin/jattach");
     EXPECT_EQ(a["evidence"]["request"], false) << "default mode: no syscall tracepoints";
+    EXPECT_EQ(a["result_code"], 0) << "the handler's return, seen in the JVM";
+    EXPECT_EQ(a["outcome"], "replied");
     auto load = daemon_->wait_for([&](const json& e) {
         return e["type"] == "agent.load" && e["jvm"]["pid"] == jvm_->pid() && e.value("attacher_pid", 0) == c;
     });
@@ -223,6 +225,7 @@ TEST_P(JvmSideDaemon, RawClientThroughTheRealNameAndEveryAlias) {
         auto rec = record_of(c);
         ASSERT_TRUE(rec) << "no record for the raw client through " << path;
         EXPECT_EQ((*rec)["operation"], "properties");
+        EXPECT_EQ((*rec)["result_code"], 0);
         EXPECT_EQ((*rec)["attacher"]["pid"], c);
         EXPECT_EQ((*rec)["alias"], kind.has_value()) << rec->dump();
         if (kind) {

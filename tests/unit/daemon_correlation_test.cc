@@ -395,6 +395,8 @@ std::vector<json> warm_load_with_jvm_side(bool drop_connect, uint32_t flags) {
             if (!drop_connect) out.push_back(e);
             out.push_back(jvm_request(e["ts_ns"].get<uint64_t>() + 100000, 3491, "load",
                                       {"instrument", "false", "/x.jar=a"}, flags));
+            out.push_back({{"kind", "jvm_result"}, {"ts_ns", e["ts_ns"].get<uint64_t>() + 200000},
+                           {"pid", 3374}, {"tid", 3490}, {"comm", "Attach Listener"}, {"result", 0}});
             continue;
         }
         out.push_back(e);
@@ -423,6 +425,8 @@ TEST(DaemonCorrelation, JvmSideGivesTheDefaultModeItsOperation) {
     ASSERT_EQ(a["jvm_side"]["requests"].size(), 1u);
     EXPECT_EQ(a["jvm_side"]["requests"][0]["thread"], "Attach Listener");
     EXPECT_EQ(a["jvm_side"]["requests"][0]["request_layout"], "v1");
+    EXPECT_EQ(a["result_code"], 0);
+    EXPECT_EQ(a["outcome"], "replied");
 }
 
 // No connect to .java_pid3374 was seen from the peer: it came by another name.

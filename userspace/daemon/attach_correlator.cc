@@ -324,6 +324,16 @@ void AttachCorrelator::on_jvm_dcmd(const JvmDcmdRecord& e) {
     }
 }
 
+void AttachCorrelator::on_jvm_result(const JvmResultRecord& e) {
+    for (auto c = open_.rbegin(); c != open_.rend(); ++c) {
+        if (c->target_pid != e.who.pid || c->jvm_requests.empty()) continue;
+        JvmRequest& r = c->jvm_requests.back();
+        if (r.tid != e.who.tid || r.result) continue;
+        r.result = e.result;
+        return;
+    }
+}
+
 pid_t AttachCorrelator::attach_on_thread(pid_t target, pid_t tid, const nlohmann::json& agent) {
     for (auto c = open_.rbegin(); c != open_.rend(); ++c) {
         if (c->target_pid != target || c->jvm_requests.empty() || c->jvm_requests.back().tid != tid)
@@ -348,6 +358,7 @@ nlohmann::json AttachCorrelator::jvm_side_json(const Correlation& c) const {
                             {"peer_uid", r.peer_uid},
                             {"peer_gid", r.peer_gid}};
         if (!r.dcmd.empty()) j["dcmd"] = {{"source", r.dcmd_source}, {"command", r.dcmd}};
+        if (r.result) j["result_code"] = *r.result;
         reqs.push_back(std::move(j));
     }
     nlohmann::json out = {{"requests", std::move(reqs)}};
@@ -589,6 +600,11 @@ void AttachCorrelator::finalize_now(Iter it, const char* why, uint64_t end_ts) {
                 ev["operation"] = last->op;
                 ev["args"] = last->args;
                 ev["operation_seen_by"] = "jvm";
+                // The JVM ran it and answered with this code (the reply's first line).
+                if (last->result && !ev.contains("result_code")) {
+                    ev["result_code"] = *last->result;
+                    if (ev["outcome"] == "connected") ev["outcome"] = "replied";
+                }
             }
         }
         if (!c.agents.empty()) ev["agents"] = c.agents;

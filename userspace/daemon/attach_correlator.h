@@ -18,6 +18,7 @@
 #include <functional>
 #include <list>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -94,6 +95,8 @@ public:
     void on_jvm_attach(const JvmAttachRecord& e);
     // JVM side: a diagnostic command run for an attach joins that attach's record.
     void on_jvm_dcmd(const JvmDcmdRecord& e);
+    // JVM side: the result code of the operation that thread just ran.
+    void on_jvm_result(const JvmResultRecord& e);
     // The attacher whose request JVM `target` is serving on thread `tid` now (an agent
     // load on the attach listener thread), 0 if none; `agent` is added to its record.
     pid_t attach_on_thread(pid_t target, pid_t tid, const nlohmann::json& agent);
@@ -133,6 +136,7 @@ private:
         gid_t peer_gid = 0;
         std::string dcmd_source;         // a jcmd's diagnostic command, as run
         std::string dcmd;
+        std::optional<int32_t> result;   // the handler's result code
     };
     static constexpr size_t kMaxJvmRequests = 8;
     static constexpr size_t kMaxRecordAgents = 8;

@@ -291,6 +291,14 @@ std::optional<Record> decode_event(const void* data, size_t size, DecodeError* e
         r.cmdline = bounded_string(e.cmdline, sizeof e.cmdline);
         return r;
     }
+    case JW_EV_JVM_RESULT: {
+        jw_jvm_result_event e;
+        if (!load(data, size, &e)) return fail(DecodeError::too_short);
+        JvmResultRecord r;
+        r.who = decode_actor(e.hdr);
+        r.result = e.result;
+        return r;
+    }
     default:
         return fail(DecodeError::unknown_type);
     }

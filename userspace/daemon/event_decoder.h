@@ -135,10 +135,16 @@ struct JvmDcmdRecord {
     std::string cmdline;
 };
 
+struct JvmResultRecord {
+    Actor who;                  // the JVM thread that ran the operation
+    int32_t result = 0;         // the handler's return: the JVM's result code
+};
+
 // New kinds go last: the index is the stats counter slot.
 using Record = std::variant<ExecRecord, ExitRecord, ThreadNameRecord, SigquitRecord,
                             ConnectRecord, TriggerRecord, SockDataRecord, SockCloseRecord,
-                            IdentityRecord, JvmAttachRecord, JvmAgentRecord, JvmDcmdRecord>;
+                            IdentityRecord, JvmAttachRecord, JvmAgentRecord, JvmDcmdRecord,
+                            JvmResultRecord>;
 
 enum class DecodeError { none, too_short, unknown_type, bad_length };
 const char* to_string(DecodeError e);

@@ -103,6 +103,7 @@ void EventProcessor::handle(const Record& r) {
             else if constexpr (std::is_same_v<T, JvmAttachRecord>) correlator_.on_jvm_attach(e);
             else if constexpr (std::is_same_v<T, JvmAgentRecord>) on_jvm_agent(e);
             else if constexpr (std::is_same_v<T, JvmDcmdRecord>) on_jvm_dcmd(e);
+            else if constexpr (std::is_same_v<T, JvmResultRecord>) correlator_.on_jvm_result(e);
         },
         r);
 }
@@ -547,7 +548,8 @@ nlohmann::json EventProcessor::stats_event(const KernelCounters& k, uint64_t sin
     EnrichStats es = enricher_.stats();
     static const char* kTypeNames[] = {"exec",      "exit",       "thread_name", "sigquit",
                                        "connect",   "trigger",    "sock_data",   "sock_close",
-                                       "identity",  "jvm_attach", "jvm_agent",   "jvm_dcmd"};
+                                       "identity",  "jvm_attach", "jvm_agent",   "jvm_dcmd",
+                                       "jvm_result"};
     nlohmann::json user = {{"decoded", decoded_},
                            {"malformed", malformed_},
                            {"jvm_starts", jvm_starts_},

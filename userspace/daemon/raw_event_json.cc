@@ -25,6 +25,7 @@ const Kind kKinds[] = {
     {"jvm_attach", JW_EV_JVM_ATTACH, sizeof(jw_jvm_attach_event)},
     {"jvm_agent", JW_EV_JVM_AGENT, sizeof(jw_jvm_agent_event)},
     {"jvm_dcmd", JW_EV_JVM_DCMD, sizeof(jw_jvm_dcmd_event)},
+    {"jvm_result", JW_EV_JVM_RESULT, sizeof(jw_jvm_result_event)},
 };
 
 std::string str(const char* buf, size_t cap) { return std::string(buf, strnlen(buf, cap)); }
@@ -169,6 +170,11 @@ std::optional<nlohmann::json> raw_event_to_json(const void* data, size_t size) {
         auto* e = static_cast<const jw_jvm_dcmd_event*>(p);
         j["source"] = e->source;
         j["cmdline"] = str(e->cmdline, sizeof e->cmdline);
+        break;
+    }
+    case JW_EV_JVM_RESULT: {
+        auto* e = static_cast<const jw_jvm_result_event*>(p);
+        j["result"] = e->result;
         break;
     }
     }
@@ -327,6 +333,12 @@ std::optional<std::vector<uint8_t>> raw_event_from_json(const nlohmann::json& j,
         e->hdr = h;
         e->source = static_cast<uint32_t>(r.u("source"));
         put_str(e->cmdline, sizeof e->cmdline, r.s("cmdline"));
+        break;
+    }
+    case JW_EV_JVM_RESULT: {
+        auto* e = static_cast<jw_jvm_result_event*>(p);
+        e->hdr = h;
+        e->result = static_cast<int32_t>(r.u("result"));
         break;
     }
     }

@@ -31,6 +31,7 @@ std::string_view event_type_name(uint32_t type) {
         case JW_EV_JVM_ATTACH: return "jvm_attach";
         case JW_EV_JVM_AGENT: return "jvm_agent";
         case JW_EV_JVM_DCMD: return "jvm_dcmd";
+        case JW_EV_JVM_RESULT: return "jvm_result";
     }
     return "unknown";
 }

@@ -105,7 +105,7 @@ std::vector<bpf_program*> jvm_probe_programs(jvmwatch_bpf* s) {
             s->progs.jvm_read_request_reader, s->progs.jvm_read_request_reader_ret,
             s->progs.jvm_load_agent_strings, s->progs.jvm_load_agent_bool,
             s->progs.jvm_load_agent_op, s->progs.jvm_agent_on_attach, s->progs.jvm_dcmd,
-            s->progs.jvm_dcmd_executor};
+            s->progs.jvm_dcmd_executor, s->progs.jvm_op_result};
 }
 
 bool is_jvm_probe(jvmwatch_bpf* s, bpf_program* p) {
@@ -131,9 +131,9 @@ ProbePrograms programs_for(jvmwatch_bpf* s, ProbeAbi abi) {
         case ProbeAbi::agent_on_attach: return {s->progs.jvm_agent_on_attach, nullptr};
         case ProbeAbi::dcmd_parse_and_execute: return {s->progs.jvm_dcmd, nullptr};
         case ProbeAbi::dcmd_executor: return {s->progs.jvm_dcmd_executor, nullptr};
-        // The per-op handlers and JvmtiAgent::load add nothing read_request and the
-        // load functions do not already say: located (doctor shows them), not probed.
-        case ProbeAbi::attach_op_handler:
+        // A handler's return is the operation's result code.
+        case ProbeAbi::attach_op_handler: return {nullptr, s->progs.jvm_op_result};
+        // JvmtiAgent::load adds nothing JvmtiAgentList::load_agent does not say.
         case ProbeAbi::jvmti_agent_load: return {};
     }
     return {};
@@ -385,7 +385,7 @@ std::unique_ptr<JvmProbeLinks> Observer::attach_jvm_probes(int lib_fd, const Lib
     std::string first_error;
     for (const ProbeSite& site : lib.sites) {
         ProbePrograms pp = programs_for(impl_->skel.get(), site.abi);
-        if (!pp.entry) continue;
+        if (!pp.entry && !pp.ret) continue;
         bool ok = true;
         const size_t before = impl->links.size();   // an entry without its return is useless
         for (bpf_program* prog : {pp.entry, pp.ret}) {

@@ -171,6 +171,7 @@ template <> struct EventType<jw_identity_event> { static constexpr uint32_t valu
 template <> struct EventType<jw_jvm_attach_event> { static constexpr uint32_t value = JW_EV_JVM_ATTACH; };
 template <> struct EventType<jw_jvm_agent_event> { static constexpr uint32_t value = JW_EV_JVM_AGENT; };
 template <> struct EventType<jw_jvm_dcmd_event> { static constexpr uint32_t value = JW_EV_JVM_DCMD; };
+template <> struct EventType<jw_jvm_result_event> { static constexpr uint32_t value = JW_EV_JVM_RESULT; };
 
 template <class T>
 const T* event_cast(const jw_event_hdr* hdr, size_t size) {
