@@ -538,3 +538,31 @@ TEST(DaemonCorrelation, JmxCommandAndItsAgentLoad) {
     EXPECT_EQ(loads[0]["origin"], "jmx");
     EXPECT_EQ(loads[0]["dcmd"], "JVMTI.agent_load /x.jar");
 }
+
+// Recorded on JDK 17 in the default mode: jattach's load (one record, from both sides) and
+// a client through a symlink (an alias record, from the JVM side alone).
+TEST(DaemonCorrelation, RecordedJvmSideSessionGivesBothRecordsAndTheLoad) {
+    Replay r;
+    r.feed_all(load_fixture("jvm_side.jsonl"), false);
+    r.advance(15 * kSec);
+    auto attaches = r.sink.of_type("attach");
+    ASSERT_EQ(attaches.size(), 2u);
+    const json& load = attaches[0];
+    EXPECT_EQ(load["attacher"]["comm"], "jattach");
+    EXPECT_EQ(load["operation"], "load");
+    EXPECT_EQ(strs(load["args"]), (std::vector<std::string>{"instrument", "false", "/tmp/x.jar=a"}));
+    EXPECT_EQ(load["result_code"], 0);
+    EXPECT_EQ(load["alias"], false);
+    EXPECT_EQ(load["evidence"]["sigquit"], true);
+    ASSERT_EQ(load["agents"].size(), 1u) << "libinstrument's report of the same jar is the same load";
+    const json& alias = attaches[1];
+    EXPECT_EQ(alias["attacher"]["comm"], "python3");
+    EXPECT_EQ(alias["alias"], true);
+    EXPECT_EQ(alias["alias_via"], "other_name");
+    EXPECT_EQ(alias["operation"], "jcmd");
+    EXPECT_EQ(alias["jvm_side"]["requests"][0]["dcmd"]["command"], "VM.version");
+    auto loads = r.sink.of_type("agent.load");
+    ASSERT_EQ(loads.size(), 1u);
+    EXPECT_EQ(loads[0]["agent"]["path"], "/tmp/x.jar");
+    EXPECT_EQ(loads[0]["origin"], "attach");
+}
