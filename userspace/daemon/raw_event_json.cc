@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "userspace/daemon/event_decoder.h"
+
 namespace jvmwatch::daemon {
 
 namespace {
@@ -56,6 +58,8 @@ struct Reader {
 }  // namespace
 
 std::optional<nlohmann::json> raw_event_to_json(const void* data, size_t size) {
+    // Only what the decoder takes: a recording replays as the daemon saw it.
+    if (!decode_event(data, size)) return std::nullopt;
     jw_event_hdr h;
     if (size < sizeof h) return std::nullopt;
     std::memcpy(&h, data, sizeof h);

@@ -17,7 +17,7 @@
 
 namespace jvmwatch::daemon {
 
-// nullopt if the record is too short or of an unknown type.
+// nullopt if the decoder refuses the record (too short, unknown type, bad field).
 std::optional<nlohmann::json> raw_event_to_json(const void* data, size_t size);
 // The raw bytes of the event (sizeof its struct); nullopt and *error if a field is
 // missing or of the wrong type.
