@@ -31,7 +31,8 @@ EventProcessor::EventProcessor(ProcessorConfig cfg, ProcessorDeps deps)
                       [this](pid_t pid) { track(pid); },
                       d_.now, d_.alive}),
       enricher_(cfg_.enrichment,
-                make_proc_enrichment({cfg_.proc_root, d_.inspect, d_.read_process, d_.user_name}),
+                make_proc_enrichment({cfg_.proc_root, d_.inspect, d_.read_process, d_.user_name,
+                                      cfg_.artifacts, d_.evidence}),
                 [this](EnrichResult r) { on_enriched(std::move(r)); }) {
     enricher_.start();
 }

@@ -21,10 +21,13 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "userspace/artifacts/agent_artifact.h"
+#include "userspace/artifacts/evidence_store.h"
 #include "userspace/audit/event_sink.h"
 #include "userspace/audit/wall_clock.h"
 #include "userspace/daemon/attach_correlator.h"
@@ -45,6 +48,7 @@ struct ProcessorConfig {
     size_t max_users = 1024;
     CorrelatorConfig correlation;
     EnrichConfig enrichment;
+    artifacts::ArtifactLimits artifacts;        // agent files (config artifacts:)
 };
 
 struct ProcessorDeps {
@@ -58,6 +62,7 @@ struct ProcessorDeps {
     std::function<bool(pid_t)> untrack;         // Observer::remove_tracked
     std::function<uint64_t()> now;              // CLOCK_MONOTONIC ns
     std::function<bool(pid_t, uint64_t)> alive; // process (pid, start ticks) still runs
+    std::shared_ptr<artifacts::EvidenceStore> evidence;  // null: no evidence copies
 };
 
 // What the kernel side reports (Observer::stats()), passed in for the stats event.
