@@ -12,6 +12,7 @@
 
 #include "attach/jvm_process.h"
 #include "userspace/api/api_server.h"
+#include "userspace/artifacts/evidence_store.h"
 #include "userspace/audit/async_event_sink.h"
 #include "userspace/audit/own_file.h"
 #include "userspace/audit/wall_clock.h"
@@ -102,6 +103,22 @@ int run_daemon(const RunOptions& opts) {
             return kDaemonSystemError;
         }
     }
+    // Evidence copies of agent files (docs/daemon.md, "Agent artifacts"): a directory
+    // that cannot be made safe stops the start, like the audit log.
+    std::shared_ptr<artifacts::EvidenceStore> evidence;
+    if (cfg.artifacts.evidence) {
+        artifacts::EvidenceOptions eo;
+        eo.dir = cfg.artifacts.evidence_dir;
+        eo.max_bytes = cfg.artifacts.evidence_max_bytes;
+        eo.max_files = cfg.artifacts.evidence_max_files;
+        evidence = artifacts::EvidenceStore::open(eo, geteuid(), &err);
+        if (!evidence) {
+            spdlog::error("{}", err);
+            return kDaemonSystemError;
+        }
+        auto st = evidence->stats();
+        spdlog::info("agent evidence copies in {} ({} kept, {} bytes)", eo.dir, st.files, st.bytes);
+    }
     // The local API (docs/api.md): its thread is fed by the sink's writer, after the
     // write, through a bounded hand-off.  Declared before the sink: it outlives it.
     std::unique_ptr<api::ApiServer> api_server;
@@ -170,8 +187,10 @@ int run_daemon(const RunOptions& opts) {
     pc.enrichment.queue_size = cfg.enrichment.queue_size;
     pc.enrichment.budget_ms = cfg.enrichment.budget_ms;
     pc.enrichment.max_abandoned = cfg.enrichment.max_abandoned;
+    pc.artifacts.max_hash_bytes = cfg.artifacts.max_hash_bytes;
     ProcessorDeps pd;
     pd.sink = &sink;
+    pd.evidence = evidence;
     observer::Observer* o = obs.get();
     pd.track = [o](pid_t pid) { return o->add_tracked(pid); };
     pd.untrack = [o](pid_t pid) { return o->remove_tracked(pid); };
