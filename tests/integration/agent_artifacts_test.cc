@@ -123,3 +123,35 @@ TEST(AgentArtifacts, AnUnsafeEvidenceDirectoryStopsTheStart) {
     EXPECT_NE(out.find("evidence store " + open_dir + "/ev: " + open_dir + " is writable by group or others"),
               std::string::npos) << out;
 }
+
+// The launcher's JDK_JAVA_OPTIONS and _JAVA_OPTIONS, on the Temurin 25 in /usr/lib/jvm when
+// present: listed in the order the JVM reads them, each with its source.
+TEST(AgentArtifacts, LauncherAndUnderscoreOptionsOnJdk25) {
+    JW_REQUIRE_ROOT();
+    const std::string java25 = "/usr/lib/jvm/temurin-25-jdk-amd64/bin/java";
+    if (access(java25.c_str(), X_OK) != 0) GTEST_SKIP() << "no " << java25;
+    TempDir work("jw-artifacts-25", "/var/tmp");
+    Jvmwatchd d;
+    ASSERT_TRUE(d.wait_ready()) << d.output();
+    std::string jar = work.file("agent.jar");
+    std::filesystem::copy_file(java_jar("marker"), jar);
+    ASSERT_EQ(::chmod(jar.c_str(), 0640), 0);
+    Child::Spec spec;
+    spec.argv = {java25, "-cp", java_classes(), "jw.daemon.Idle", "300"};
+    spec.env_extra = {"JDK_JAVA_OPTIONS=-javaagent:" + jar + "=" + work.file("m1"),
+                      "_JAVA_OPTIONS=-javaagent:" + jar + "=" + work.file("m2")};
+    Child jvm(spec);
+    ASSERT_TRUE(jvm.wait_for_output("ready", std::chrono::seconds(60))) << jvm.output();
+    EXPECT_TRUE(std::filesystem::exists(work.file("m1"))) << jvm.output();
+    EXPECT_TRUE(std::filesystem::exists(work.file("m2"))) << jvm.output();
+    auto s = start_with_agents(d, jvm.pid());
+    ASSERT_TRUE(s);
+    const json& agents = (*s)["jvm"]["agents"];
+    ASSERT_EQ(agents.size(), 2u) << s->dump();
+    EXPECT_EQ(agents[0]["source"], "JDK_JAVA_OPTIONS");
+    EXPECT_EQ(agents[0]["options"], work.file("m1"));
+    EXPECT_EQ(agents[1]["source"], "_JAVA_OPTIONS");
+    EXPECT_EQ(agents[1]["options"], work.file("m2"));
+    for (const auto& a : agents) expect_marker_agent(a, jar, sha256sum(jar));
+    EXPECT_FALSE(agents[0].contains("evidence"));   // off by default
+}
