@@ -56,7 +56,7 @@ TEST(AgentArtifacts, CommandLineAndJavaToolOptionsAgentsCarryHashManifestAndEvid
     std::string cfg = work.file("jvmwatchd.yaml");
     std::ofstream(cfg) << "artifacts:\n  evidence: true\n  evidence_dir: " << evidence_dir
                        << "\n  evidence_max_files: 8\n";
-    Jvmwatchd d({"--config", cfg});
+    Jvmwatchd d({"--config", cfg, "--stats-interval", "1"});
     ASSERT_TRUE(d.wait_ready()) << d.output();
 
     // Two copies of the marker agent under different names; the JVMs write their marker
@@ -106,6 +106,15 @@ TEST(AgentArtifacts, CommandLineAndJavaToolOptionsAgentsCarryHashManifestAndEvid
     EXPECT_EQ(st.st_uid, 0u);
     ASSERT_EQ(::lstat(evidence_dir.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 07777, 0700u);
+    // The stats event counts them: at least ours (other JVMs on the host may have agents).
+    auto stats = d.wait_for([](const json& e) {
+        return e["type"] == "stats" && e.contains("evidence") && e["evidence"]["deduplicated"] >= 1;
+    });
+    ASSERT_TRUE(stats) << "no stats event with the evidence counters";
+    EXPECT_GE((*stats)["evidence"]["stored"], 1);
+    EXPECT_GE((*stats)["evidence"]["files"], 1);
+    EXPECT_LE((*stats)["evidence"]["files"], 8);
+    EXPECT_GE((*stats)["evidence"]["bytes"], std::filesystem::file_size(copy));
 }
 
 TEST(AgentArtifacts, AnUnsafeEvidenceDirectoryStopsTheStart) {

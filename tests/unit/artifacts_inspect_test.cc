@@ -215,8 +215,13 @@ TEST(EvidenceStore, CopiesAreRootOnlyNamedByHashAndKeptOnce) {
     ASSERT_EQ(::unlink(dir.file("a.jar").c_str()), 0);
     auto b2 = blob(dir, "b.jar", "agent bytes");
     EXPECT_EQ(s->put(b2.fd.get(), b2.size, b2.sha, &err), p);
+    // A copy removed behind the store's back is written again, not reported as kept.
+    ASSERT_EQ(::unlink(p->c_str()), 0);
+    auto b3 = blob(dir, "c.jar", "agent bytes");
+    EXPECT_EQ(s->put(b3.fd.get(), b3.size, b3.sha, &err), p) << err;
+    EXPECT_EQ(slurp(*p), "agent bytes");
     auto st = s->stats();
-    EXPECT_EQ(st.stored, 1u);
+    EXPECT_EQ(st.stored, 2u);
     EXPECT_EQ(st.deduplicated, 1u);
     EXPECT_EQ(st.files, 1u);
     EXPECT_EQ(st.bytes, 11u);

@@ -121,9 +121,18 @@ std::optional<std::string> EvidenceStore::put(int fd, uint64_t size, const std::
     const std::string path = opts_.dir + "/" + sha256;
     {
         std::lock_guard<std::mutex> lk(mu_);
-        if (items_.count(sha256)) {
-            ++stats_.deduplicated;
-            return path;
+        if (auto it = items_.find(sha256); it != items_.end()) {
+            struct stat st;
+            if (it->second.writing ||
+                (fstatat(dir_.get(), sha256.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+                 uint64_t(st.st_size) == it->second.size)) {
+                ++stats_.deduplicated;
+                return path;
+            }
+            // Removed behind our back (an administrator): forget it and copy again.
+            stats_.bytes -= it->second.size;
+            --stats_.files;
+            items_.erase(it);
         }
         if (size > opts_.max_bytes || opts_.max_files == 0) {
             ++stats_.refused;

@@ -74,6 +74,14 @@ uint32_t host_ns(const std::string& proc_root, const char* ns) {
     return ino ? static_cast<uint32_t>(*ino) : 0;
 }
 
+// The evidence store's counters in a stats event (when the store is on).
+void add_evidence_stats(nlohmann::json& stats, const artifacts::EvidenceStore* evidence) {
+    if (!evidence) return;
+    auto st = evidence->stats();
+    stats["evidence"] = {{"stored", st.stored}, {"deduplicated", st.deduplicated}, {"evicted", st.evicted},
+                         {"refused", st.refused}, {"files", st.files}, {"bytes", st.bytes}};
+}
+
 }  // namespace
 
 void block_daemon_signals() {
@@ -324,6 +332,7 @@ int run_daemon(const RunOptions& opts) {
             next_stats += std::chrono::seconds(cfg.audit.stats_interval_s);
             auto stats = proc.stats_event(kernel_counters(*obs), sink.dropped(), false, uptime(),
                                           sink.write_lost());
+            add_evidence_stats(stats, evidence.get());
             notifier.status(status_line(stats));
             sink.emit(std::move(stats));
         }
@@ -337,7 +346,9 @@ int run_daemon(const RunOptions& opts) {
     proc.stop_enrichment();      // bounded: workers stuck in a read are left behind
     proc.finish(mono_now());
     if (hooks.on_stop) hooks.on_stop();
-    sink.emit(proc.stats_event(kernel_counters(*obs), sink.dropped(), true, uptime(), sink.write_lost()));
+    auto final_stats = proc.stats_event(kernel_counters(*obs), sink.dropped(), true, uptime(), sink.write_lost());
+    add_evidence_stats(final_stats, evidence.get());
+    sink.emit(std::move(final_stats));
     sink.emit({{"type", "daemon.stop"}, {"pid", getpid()}, {"reason", stop_reason}, {"uptime_s", uptime()}});
     sink.stop();                 // writes what is queued, fsyncs
     obs.reset();
