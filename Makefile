@@ -213,7 +213,7 @@ fuzz_srcs_proc_nul_list  := attach/procfs.cc
 fuzz_srcs_proc_cgroup    := attach/procfs.cc
 fuzz_srcs_api_request    := userspace/api/api_request.cc userspace/api/api_state.cc userspace/api/since.cc
 fuzz_srcs_elf_symbols    := userspace/observer/elf_symbols.cc userspace/observer/jdk_probe_symbols.cc
-fuzz_srcs_jar_manifest   := userspace/artifacts/jar_manifest.cc
+fuzz_srcs_jar_manifest   := userspace/artifacts/jar_manifest.cc userspace/artifacts/zip_entry.cc
 fuzz_libs_jar_manifest   := -lz
 
 fuzz_obj  = $(patsubst %.cc,$(BUILD)/fuzz/obj/%.o,$(1))

@@ -14,6 +14,7 @@
 #include "tests/common/support.h"
 #include "tests/unit/zip_test_image.h"
 #include "userspace/artifacts/jar_manifest.h"
+#include "userspace/artifacts/zip_entry.h"
 
 namespace jvmwatch::artifacts {
 namespace {
@@ -278,6 +279,20 @@ TEST(JarManifest, AZipBombIsCappedNotInflated) {
     auto ok = read(build_zip({{"META-INF/MANIFEST.MF", at_cap, true}}).bytes, &err);
     ASSERT_TRUE(ok) << err;
     EXPECT_EQ(ok->agent_class, "x");
+}
+
+TEST(ZipEntry, AnyEntryByExactNameWithItsOwnWordInErrors) {
+    auto z = build_zip({{"a/B.class", std::string(3000, 'b'), true}, {"c.txt", "stored"}});
+    auto fd = memfile(z.bytes);
+    std::string err;
+    ZipLimits l;
+    EXPECT_EQ(read_zip_entry(fd.get(), z.bytes.size(), "a/B.class", "class", l, &err), std::string(3000, 'b'));
+    EXPECT_EQ(read_zip_entry(fd.get(), z.bytes.size(), "c.txt", "text", l, &err), "stored");
+    EXPECT_FALSE(read_zip_entry(fd.get(), z.bytes.size(), "C.TXT", "text", l, &err));
+    EXPECT_EQ(err, "no C.TXT");
+    l.max_entry_bytes = 100;
+    EXPECT_FALSE(read_zip_entry(fd.get(), z.bytes.size(), "a/B.class", "class", l, &err));
+    EXPECT_EQ(err, "class larger than 100 bytes");
 }
 
 }  // namespace

@@ -7,11 +7,8 @@
 // of the zip data (content may be prepended), stored or deflated, the text up to a NUL;
 // attribute names case-insensitive, the FIRST of a repeated name wins, values trimmed.
 //
-// Hostile input is the norm: the End Of Central Directory is looked for in the last
-// 64 KiB + 22 bytes only, the central directory walk is bounded (entries and bytes), every
-// offset and size is checked against the file's size, zip64 is refused, and the
-// manifest is inflated into at most max_manifest_bytes (a 4 GiB claim costs nothing).
-// Reads only through pread() on a descriptor the caller opened.
+// Hostile input is the norm: the zip is read within bounds (zip_entry.h), the manifest
+// inflated into at most max_manifest_bytes, each value cut at max_value bytes.
 #pragma once
 
 #include <cstddef>
