@@ -86,6 +86,19 @@ TEST_F(InspectAgent, AJarGivesItsOwnerModeMtimeHashAndManifest) {
     EXPECT_FALSE(j.contains("why"));
 }
 
+TEST_F(InspectAgent, AnMtimeBeyondInt64NanosecondsSaturates) {
+    std::string p = rootfs_ + "/opt/future.jar";
+    write_file(p, "x");
+    struct timespec times[2] = {{0, UTIME_OMIT}, {13'000'000'000, 5}};   // the year 2381
+    if (::utimensat(AT_FDCWD, p.c_str(), times, 0) != 0) GTEST_SKIP() << "this file system refuses the date";
+    struct stat st;
+    ASSERT_EQ(::stat(p.c_str(), &st), 0);
+    if (st.st_mtim.tv_sec != 13'000'000'000) GTEST_SKIP() << "this file system clamps dates";
+    auto a = inspect("/opt/future.jar");
+    EXPECT_GT(a.mtime_ns, 9'000'000'000'000'000'000);
+    EXPECT_EQ(artifact_json(a)["mtime"].get<std::string>().substr(0, 4), "2262");
+}
+
 TEST_F(InspectAgent, ContentIsToldByMagicNotByName) {
     write_file(rootfs_ + "/opt/lib.jar", std::string("\x7f" "ELF\x02\x01\x01", 7) + std::string(100, '\0'));
     write_file(rootfs_ + "/opt/text.so", "just text");

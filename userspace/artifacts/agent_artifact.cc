@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 
 #include "userspace/artifacts/evidence_store.h"
@@ -66,6 +67,15 @@ std::string content_of(int fd) {
     return "unknown";
 }
 
+// Nanoseconds since the epoch, saturated: the owner sets mtime to anything (year 9999 does
+// not fit in int64 nanoseconds).
+int64_t to_ns(const timespec& t) {
+    constexpr int64_t kMaxSecs = INT64_MAX / 1'000'000'000 - 1;
+    if (t.tv_sec > kMaxSecs) return kMaxSecs * 1'000'000'000;
+    if (t.tv_sec < -kMaxSecs) return -kMaxSecs * 1'000'000'000;
+    return int64_t(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
+
 std::string octal_mode(mode_t m) {
     char buf[8];
     std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
@@ -120,7 +130,7 @@ AgentArtifact inspect_agent(ProcessFiles& files, const std::string& path,
     a.uid = st.st_uid;
     a.gid = st.st_gid;
     a.mode = st.st_mode & 07777;
-    a.mtime_ns = int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    a.mtime_ns = to_ns(st.st_mtim);
     safefs::Failure f;
     safefs::UniqueFd r = safefs::reopen_for_read(o.get(), &f);
     if (!r) {

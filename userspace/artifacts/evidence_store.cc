@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
 
@@ -19,10 +20,18 @@ bool is_sha256_name(const std::string& n) {
     return n.size() == 64 && n.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
+// Nanoseconds since the epoch, saturated (a file's mtime can be anything).
+int64_t to_ns(const timespec& t) {
+    constexpr int64_t kMaxSecs = INT64_MAX / 1'000'000'000 - 1;
+    if (t.tv_sec > kMaxSecs) return kMaxSecs * 1'000'000'000;
+    if (t.tv_sec < -kMaxSecs) return -kMaxSecs * 1'000'000'000;
+    return int64_t(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
+
 int64_t now_ns() {
     timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+    return to_ns(ts);
 }
 
 std::string sys_error(const std::string& what) { return what + ": " + std::strerror(errno); }
@@ -83,7 +92,7 @@ std::unique_ptr<EvidenceStore> EvidenceStore::open(const EvidenceOptions& opts, 
             unlinkat(s->dir_.get(), n.c_str(), 0);
         } else if (is_sha256_name(n) && fstatat(s->dir_.get(), n.c_str(), &fst, AT_SYMLINK_NOFOLLOW) == 0 &&
                    S_ISREG(fst.st_mode)) {
-            s->items_[n] = {uint64_t(fst.st_size), int64_t(fst.st_mtim.tv_sec) * 1'000'000'000 + fst.st_mtim.tv_nsec, false};
+            s->items_[n] = {uint64_t(fst.st_size), to_ns(fst.st_mtim), s->next_seq_++, false};
             s->stats_.bytes += uint64_t(fst.st_size);
         }
     }
@@ -101,7 +110,7 @@ void EvidenceStore::evict_for(uint64_t size) {
     while (over()) {
         auto oldest = items_.end();
         for (auto it = items_.begin(); it != items_.end(); ++it)
-            if (!it->second.writing && (oldest == items_.end() || it->second.mtime_ns < oldest->second.mtime_ns))
+            if (!it->second.writing && (oldest == items_.end() || it->second.older_than(oldest->second)))
                 oldest = it;
         if (oldest == items_.end()) return;   // only copies being written: the caller refuses
         unlinkat(dir_.get(), oldest->first.c_str(), 0);
@@ -145,7 +154,7 @@ std::optional<std::string> EvidenceStore::put(int fd, uint64_t size, const std::
             *why = "evidence store full (copies being written)";
             return std::nullopt;
         }
-        items_[sha256] = {size, now_ns(), true};   // reserved: counted, not evictable
+        items_[sha256] = {size, now_ns(), next_seq_++, true};   // reserved: counted, not evictable
         stats_.bytes += size;
         ++stats_.files;
     }

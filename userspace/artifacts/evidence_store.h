@@ -57,8 +57,12 @@ public:
 private:
     struct Item {
         uint64_t size = 0;
-        int64_t mtime_ns = 0;
+        int64_t mtime_ns = 0;       // when copied (oldest evicted first)
+        uint64_t seq = 0;           // ties: in the order they were indexed or copied
         bool writing = false;       // being copied: not evicted
+        bool older_than(const Item& o) const {
+            return mtime_ns != o.mtime_ns ? mtime_ns < o.mtime_ns : seq < o.seq;
+        }
     };
     EvidenceStore() = default;
     void evict_for(uint64_t size);  // with mu_ held
@@ -68,6 +72,7 @@ private:
     safefs::UniqueFd dir_;          // readable directory fd
     mutable std::mutex mu_;
     std::map<std::string, Item> items_;
+    uint64_t next_seq_ = 0;
     Stats stats_;
 };
 
