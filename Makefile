@@ -210,7 +210,7 @@ FUZZ_CXXFLAGS := -std=c++20 -O1 -gline-tables-only -fno-omit-frame-pointer -Wall
 FUZZ_CPPFLAGS := -Iinclude -I. $(PKG_CFLAGS) -MMD -MP
 FUZZ_TARGETS  := reply_parser attach_request event_decoder daemon_config policy_parser \
                  json_string proc_status proc_stat proc_maps proc_nul_list proc_cgroup elf_symbols \
-                 api_request
+                 api_request jar_manifest
 POLICY_SRCS   := $(addprefix userspace/policy/,policy_parser.cc pattern.cc version_range.cc \
                    agent_file_check.cc sha256.cc) attach/safe_fs.cc
 fuzz_srcs_reply_parser   := attach/protocol.cc
@@ -227,6 +227,8 @@ fuzz_srcs_proc_nul_list  := attach/procfs.cc
 fuzz_srcs_proc_cgroup    := attach/procfs.cc
 fuzz_srcs_api_request    := userspace/api/api_request.cc userspace/api/api_state.cc userspace/api/since.cc
 fuzz_srcs_elf_symbols    := userspace/observer/elf_symbols.cc userspace/observer/jdk_probe_symbols.cc
+fuzz_srcs_jar_manifest   := userspace/artifacts/jar_manifest.cc userspace/artifacts/zip_entry.cc
+fuzz_libs_jar_manifest   := -lz
 
 fuzz_obj  = $(patsubst %.cc,$(BUILD)/fuzz/obj/%.o,$(1))
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/%_fuzzer,$(FUZZ_TARGETS))
@@ -239,7 +241,7 @@ $(BUILD)/fuzz/obj/%.o: %.cc
 define fuzz_link
 $(BUILD)/fuzz/$(1)_fuzzer: $(call fuzz_obj,tests/fuzz/$(1)_fuzzer.cc $(fuzz_srcs_$(1)))
 	$$(call msg,LINK,$$@)
-	$(Q)$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer $$^ $(PKG_LIBS) -pthread -o $$@
+	$(Q)$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer $$^ $(PKG_LIBS) $(fuzz_libs_$(1)) -pthread -o $$@
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_link,$(t))))
 

@@ -31,37 +31,6 @@ bool takes_value(std::string_view a) {
     return std::find(kWithValue.begin(), kWithValue.end(), a) != kWithValue.end();
 }
 
-// Splits an options environment variable the way the JVM does: on whitespace, with
-// single or double quotes grouping.
-std::vector<std::string> split_options(std::string_view s) {
-    std::vector<std::string> out;
-    std::string cur;
-    bool in_token = false;
-    char quote = 0;
-    for (char c : s) {
-        if (quote) {
-            if (c == quote) quote = 0;
-            else cur += c;
-        } else if (c == '"' || c == '\'') {
-            quote = c;
-            in_token = true;
-        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            if (in_token) out.push_back(cur), cur.clear(), in_token = false;
-        } else {
-            cur += c;
-            in_token = true;
-        }
-    }
-    if (in_token) out.push_back(cur);
-    return out;
-}
-
-std::optional<std::string> env_value(const std::vector<std::string>& env, std::string_view key) {
-    for (auto& e : env)
-        if (std::string_view(e).starts_with(key)) return e.substr(key.size());
-    return std::nullopt;
-}
-
 void apply_flag(std::string_view a, AttachFlags* f) {
     if (a == "-XX:+DisableAttachMechanism") f->disable_attach_mechanism = true;
     else if (a == "-XX:-DisableAttachMechanism") f->disable_attach_mechanism = false;
@@ -133,6 +102,35 @@ std::optional<std::string> read_release(int root_fd, const std::string& home) {
 
 }  // namespace
 
+std::vector<std::string> split_java_options(std::string_view s) {
+    std::vector<std::string> out;
+    std::string cur;
+    bool in_token = false;
+    char quote = 0;
+    for (char c : s) {
+        if (quote) {
+            if (c == quote) quote = 0;
+            else cur += c;
+        } else if (c == '"' || c == '\'') {
+            quote = c;
+            in_token = true;
+        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            if (in_token) out.push_back(cur), cur.clear(), in_token = false;
+        } else {
+            cur += c;
+            in_token = true;
+        }
+    }
+    if (in_token) out.push_back(cur);
+    return out;
+}
+
+std::optional<std::string> env_value(const std::vector<std::string>& env, std::string_view key) {
+    for (auto& e : env)
+        if (std::string_view(e).starts_with(key)) return e.substr(key.size());
+    return std::nullopt;
+}
+
 AttachFlags parse_attach_flags(const std::vector<std::string>& cmdline,
                                const std::vector<std::string>& environ) {
     // The JVM reads JAVA_TOOL_OPTIONS first, then the command line (into which the
@@ -140,14 +138,14 @@ AttachFlags parse_attach_flags(const std::vector<std::string>& cmdline,
     // _JAVA_OPTIONS: the last setting of a flag wins.
     AttachFlags f;
     if (auto v = env_value(environ, kJavaToolOptions))
-        for (auto& a : split_options(*v)) apply_flag(a, &f);
+        for (auto& a : split_java_options(*v)) apply_flag(a, &f);
     if (!cmdline.empty() && basename(cmdline[0]) == "java")
         if (auto v = env_value(environ, kJdkJavaOptions))
-            for (auto& a : split_options(*v)) apply_flag(a, &f);
+            for (auto& a : split_java_options(*v)) apply_flag(a, &f);
     size_t end = end_of_options(cmdline);
     for (size_t i = 1; i < end; ++i) apply_flag(cmdline[i], &f);
     if (auto v = env_value(environ, kUnderscoreJavaOptions))
-        for (auto& a : split_options(*v)) apply_flag(a, &f);
+        for (auto& a : split_java_options(*v)) apply_flag(a, &f);
     return f;
 }
 

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "attach/procfs.h"
@@ -22,6 +23,12 @@ struct AttachFlags {
 };
 AttachFlags parse_attach_flags(const std::vector<std::string>& cmdline,
                                const std::vector<std::string>& environ);
+
+// An options environment variable (JAVA_TOOL_OPTIONS, ...) split the way the JVM does: on
+// whitespace, with single or double quotes grouping.
+std::vector<std::string> split_java_options(std::string_view s);
+// The value of `key` ("NAME=") in a process environment, if set.
+std::optional<std::string> env_value(const std::vector<std::string>& environ, std::string_view key);
 
 enum class Kind { not_jvm, hotspot, openj9 };
 

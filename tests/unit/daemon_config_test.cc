@@ -127,3 +127,36 @@ TEST(DaemonConfig, ApiSection) {
 
 }  // namespace
 }  // namespace jvmwatch::daemon
+
+TEST(DaemonConfig, ArtifactsSection) {
+    std::string err;
+    auto d = parse_daemon_config(kDefaultConfigYaml, kDefaultConfigName, nullptr, &err);
+    ASSERT_TRUE(d) << err;
+    EXPECT_FALSE(d->artifacts.evidence);
+    EXPECT_EQ(d->artifacts.evidence_dir, "/var/lib/jvmwatch/evidence");
+    EXPECT_EQ(d->artifacts.evidence_max_bytes, 256ull << 20);
+    EXPECT_EQ(d->artifacts.evidence_max_files, 1024u);
+    EXPECT_EQ(d->artifacts.max_hash_bytes, 64ull << 20);
+    auto c = parse_daemon_config("artifacts:\n  evidence: true\n  evidence_dir: /srv/ev\n"
+                                 "  evidence_max_bytes: 1000\n  evidence_max_files: 3\n  max_hash_bytes: 4096\n",
+                                 "a.yaml", nullptr, &err);
+    ASSERT_TRUE(c) << err;
+    EXPECT_TRUE(c->artifacts.evidence);
+    EXPECT_EQ(c->artifacts.evidence_dir, "/srv/ev");
+    EXPECT_EQ(c->artifacts.evidence_max_bytes, 1000u);
+    EXPECT_EQ(c->artifacts.evidence_max_files, 3u);
+    EXPECT_EQ(c->artifacts.max_hash_bytes, 4096u);
+    EXPECT_FALSE(parse_daemon_config("artifacts:\n  evidence: yes please\n", "a.yaml", nullptr, &err));
+    EXPECT_EQ(err, "a.yaml:2: artifacts.evidence: expected true or false");
+    EXPECT_FALSE(parse_daemon_config("artifacts:\n  evidence_dir: rel/dir\n", "a.yaml", nullptr, &err));
+    EXPECT_EQ(err, "a.yaml:2: artifacts.evidence_dir: must be an absolute path (not /) of at most 4095 bytes");
+    EXPECT_FALSE(parse_daemon_config("artifacts:\n  evidence_dir: /\n", "a.yaml", nullptr, &err));
+    EXPECT_FALSE(parse_daemon_config("artifacts:\n\n  evidence_max_files: 0\n", "a.yaml", nullptr, &err));
+    EXPECT_EQ(err, "a.yaml:3: artifacts.evidence_max_files: must be between 1 and 100000");
+    EXPECT_FALSE(parse_daemon_config("artifacts:\n  evidence_max_bytes: -5\n", "a.yaml", nullptr, &err));
+    EXPECT_EQ(err, "a.yaml:2: artifacts.evidence_max_bytes: expected a non-negative integer");
+    EXPECT_FALSE(parse_daemon_config("artifacts:\n  max_hash_bytes: 0\n", "a.yaml", nullptr, &err));
+    EXPECT_EQ(err, "a.yaml:2: artifacts.max_hash_bytes: must be between 1 and 4294967296");
+    EXPECT_FALSE(parse_daemon_config("artifacts:\n  evidence_store: x\n", "a.yaml", nullptr, &err));
+    EXPECT_EQ(err, "a.yaml:2: unknown key \"artifacts.evidence_store\"");
+}

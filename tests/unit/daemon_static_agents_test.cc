@@ -18,6 +18,11 @@ namespace {
 
 using test::TempDir;
 
+// The file's sha256, "" when it was not looked up or not hashed.
+std::string sha(const StaticAgent& s) { return s.file ? s.file->sha256 : ""; }
+// Why it has no sha256: a parse-level reason or the file's.
+std::string why(const StaticAgent& s) { return !s.why.empty() ? s.why : s.file ? s.file->why : ""; }
+
 std::vector<std::string> cmd(std::initializer_list<std::string> args) {
     std::vector<std::string> v{"/usr/bin/java"};
     v.insert(v.end(), args);
@@ -113,7 +118,9 @@ protected:
     }
     StaticAgents hashed(std::initializer_list<std::string> args, uint64_t max = kMaxAgentHashBytes) {
         auto a = parse_static_agents(cmd(args));
-        hash_static_agents(proc_, kPid, a, max);
+        artifacts::ArtifactLimits l;
+        l.max_hash_bytes = max;
+        inspect_static_agents(proc_, kPid, a, l);
         return a;
     }
     TempDir dir_;
@@ -127,16 +134,16 @@ TEST_F(StaticAgentsHash, AbsoluteAndRelativePathsAreHashedInsideTheRoot) {
     auto a = hashed({"-javaagent:/opt/a.jar=x", "-javaagent:b.jar", "-javaagent:../opt/a.jar",
                      "-agentpath:/opt/libn.so", "-agentlib:jdwp=server=y", "M"});
     ASSERT_EQ(a.agents.size(), 5u);
-    EXPECT_EQ(a.agents[0].sha256, policy::sha256_hex("agent a"));
-    EXPECT_TRUE(a.agents[0].size_known);
-    EXPECT_EQ(a.agents[0].size, 7u);
-    EXPECT_EQ(a.agents[0].why, "");
-    EXPECT_EQ(a.agents[1].sha256, policy::sha256_hex("agent b"));   // against its cwd, /app
-    EXPECT_EQ(a.agents[2].sha256, policy::sha256_hex("agent a"));
-    EXPECT_EQ(a.agents[3].sha256, policy::sha256_hex("native"));
-    EXPECT_EQ(a.agents[4].sha256, "");   // a library name: no file
-    EXPECT_EQ(a.agents[4].why, "");
-    EXPECT_FALSE(a.agents[4].size_known);
+    EXPECT_EQ(sha(a.agents[0]), policy::sha256_hex("agent a"));
+    EXPECT_TRUE(a.agents[0].file.has_value());
+    EXPECT_EQ(a.agents[0].file->size, 7u);
+    EXPECT_EQ(why(a.agents[0]), "");
+    EXPECT_EQ(sha(a.agents[1]), policy::sha256_hex("agent b"));   // against its cwd, /app
+    EXPECT_EQ(sha(a.agents[2]), policy::sha256_hex("agent a"));
+    EXPECT_EQ(sha(a.agents[3]), policy::sha256_hex("native"));
+    EXPECT_EQ(sha(a.agents[4]), "");   // a library name: no file
+    EXPECT_EQ(why(a.agents[4]), "");
+    EXPECT_FALSE(a.agents[4].file.has_value());
 }
 
 TEST_F(StaticAgentsHash, LinksResolveInsideTheRootNeverOutOfIt) {
@@ -150,10 +157,10 @@ TEST_F(StaticAgentsHash, LinksResolveInsideTheRootNeverOutOfIt) {
                      "-javaagent:/../../outside/secret.jar", "M"});
     ASSERT_EQ(a.agents.size(), 4u);
     for (size_t i : {0u, 1u, 3u}) {
-        EXPECT_EQ(a.agents[i].sha256, "") << i;
-        EXPECT_NE(a.agents[i].why, "") << i;
+        EXPECT_EQ(sha(a.agents[i]), "") << i;
+        EXPECT_NE(why(a.agents[i]), "") << i;
     }
-    EXPECT_EQ(a.agents[2].sha256, policy::sha256_hex("in root"));
+    EXPECT_EQ(sha(a.agents[2]), policy::sha256_hex("in root"));
 }
 
 TEST_F(StaticAgentsHash, FifosDirectoriesAndMissingFilesAreRecordedNotOpened) {
@@ -165,12 +172,12 @@ TEST_F(StaticAgentsHash, FifosDirectoriesAndMissingFilesAreRecordedNotOpened) {
                      "-javaagent:/opt/none.jar", "-agentpath:/opt/zero.jar", "M"});
     ASSERT_EQ(a.agents.size(), 5u);
     for (const auto& s : a.agents) {
-        EXPECT_EQ(s.sha256, "") << s.path;
-        EXPECT_NE(s.why, "") << s.path;
+        EXPECT_EQ(sha(s), "") << s.path;
+        EXPECT_NE(why(s), "") << s.path;
     }
-    EXPECT_EQ(a.agents[0].why, "a FIFO, not a regular file");
-    EXPECT_EQ(a.agents[2].why, "a directory, not a regular file");
-    EXPECT_EQ(a.agents[3].why, "No such file or directory");
+    EXPECT_EQ(why(a.agents[0]), "a FIFO, not a regular file");
+    EXPECT_EQ(why(a.agents[2]), "a directory, not a regular file");
+    EXPECT_EQ(why(a.agents[3]), "No such file or directory");
 }
 
 TEST_F(StaticAgentsHash, LargeFilesGetASizeAndNoHashWithinTheBudget) {
@@ -180,13 +187,13 @@ TEST_F(StaticAgentsHash, LargeFilesGetASizeAndNoHashWithinTheBudget) {
     auto a = hashed({"-javaagent:/opt/big.jar", "-javaagent:/opt/small.jar", "-javaagent:/opt/small2.jar", "M"},
                     4096);
     ASSERT_EQ(a.agents.size(), 3u);
-    EXPECT_EQ(a.agents[0].sha256, "");
-    EXPECT_EQ(a.agents[0].size, 5000u);
-    EXPECT_EQ(a.agents[0].why, "too large to hash");
-    EXPECT_EQ(a.agents[1].sha256, policy::sha256_hex(std::string(3000, 's')));
-    EXPECT_EQ(a.agents[2].sha256, "");   // 3000 + 3000 > 4096: the budget is per JVM
-    EXPECT_EQ(a.agents[2].size, 3000u);
-    EXPECT_EQ(a.agents[2].why, "hash budget spent");
+    EXPECT_EQ(sha(a.agents[0]), "");
+    EXPECT_EQ(a.agents[0].file->size, 5000u);
+    EXPECT_EQ(why(a.agents[0]), "too large to hash");
+    EXPECT_EQ(sha(a.agents[1]), policy::sha256_hex(std::string(3000, 's')));
+    EXPECT_EQ(sha(a.agents[2]), "");   // 3000 + 3000 > 4096: the budget is per JVM
+    EXPECT_EQ(a.agents[2].file->size, 3000u);
+    EXPECT_EQ(why(a.agents[2]), "hash budget spent");
 }
 
 TEST_F(StaticAgentsHash, RelativePathsNeedACwdInsideTheRoot) {
@@ -196,19 +203,19 @@ TEST_F(StaticAgentsHash, RelativePathsNeedACwdInsideTheRoot) {
     ASSERT_EQ(::symlink((dir_.path() + "/outside").c_str(), cwd.c_str()), 0);
     auto a = hashed({"-javaagent:b.jar", "M"});
     ASSERT_EQ(a.agents.size(), 1u);
-    EXPECT_EQ(a.agents[0].sha256, "");
-    EXPECT_EQ(a.agents[0].why, "relative path: cwd outside its root");
+    EXPECT_EQ(sha(a.agents[0]), "");
+    EXPECT_EQ(why(a.agents[0]), "relative path: cwd outside its root");
     ASSERT_EQ(::unlink(cwd.c_str()), 0);
     a = hashed({"-javaagent:b.jar", "M"});
-    EXPECT_EQ(a.agents[0].why, "relative path: cwd unreadable");
+    EXPECT_EQ(why(a.agents[0]), "relative path: cwd unreadable");
 }
 
 TEST_F(StaticAgentsHash, AProcessWithoutARootLeavesEveryAgentUnhashed) {
     auto a = parse_static_agents(cmd({"-javaagent:/opt/a.jar", "M"}));
-    hash_static_agents(proc_, kPid + 1, a);
+    inspect_static_agents(proc_, kPid + 1, a);
     ASSERT_EQ(a.agents.size(), 1u);
-    EXPECT_EQ(a.agents[0].sha256, "");
-    EXPECT_NE(a.agents[0].why.find("root unreadable"), std::string::npos) << a.agents[0].why;
+    EXPECT_EQ(sha(a.agents[0]), "");
+    EXPECT_NE(why(a.agents[0]).find("root unreadable"), std::string::npos) << why(a.agents[0]);
 }
 
 // The enrichment worker reads a JVM's agents with the rest: here the test process stands for
@@ -234,7 +241,7 @@ TEST(StaticAgentsEnrichment, TheWorkerHashesTheJvmsAgents) {
     ASSERT_EQ(r.status, EnrichResult::Status::ok);
     ASSERT_TRUE(r.agents);
     ASSERT_EQ(r.agents->agents.size(), 2u);
-    EXPECT_EQ(r.agents->agents[0].sha256, policy::sha256_hex("jar bytes"));
+    EXPECT_EQ(sha(r.agents->agents[0]), policy::sha256_hex("jar bytes"));
     EXPECT_EQ(r.agents->agents[0].options, "opt");
     EXPECT_EQ(r.agents->agents[1].kind, "lib");
 
@@ -252,16 +259,72 @@ TEST(StaticAgentsEnrichment, TheWorkerHashesTheJvmsAgents) {
 
 TEST(StaticAgentsJson, FieldsAreAbsentWhenUnknown) {
     StaticAgents a;
-    a.agents.push_back({"java", "/a.jar", "o", true, std::string(64, 'a'), true, 5, ""});
-    a.agents.push_back({"lib", "jdwp", "", false, "", false, 0, ""});
-    a.agents.push_back({"native", "/x.so", "", false, "", true, 9, "too large to hash"});
+    StaticAgent java{"java", "/a.jar", "o", true, "JAVA_TOOL_OPTIONS", artifacts::AgentArtifact{}, ""};
+    java.file->path = "/a.jar";
+    java.file->found = true;
+    java.file->resolved_in = "root";
+    java.file->size = 5;
+    java.file->uid = 1000;
+    java.file->gid = 100;
+    java.file->mode = 0644;
+    java.file->mtime_ns = 1'000'000'001;
+    java.file->sha256 = std::string(64, 'a');
+    java.file->content = "jar";
+    java.file->manifest.emplace();
+    java.file->manifest->premain_class = "p.Agent";
+    a.agents.push_back(java);
+    a.agents.push_back({"lib", "jdwp", "", false, "cmdline", std::nullopt, ""});
+    StaticAgent big{"native", "/x.so", "", false, "cmdline", artifacts::AgentArtifact{}, ""};
+    big.file->path = "/x.so";
+    big.file->why = "No such file or directory";
+    a.agents.push_back(big);
+    a.agents.push_back({"java", "", "", false, "cmdline", std::nullopt, "no path"});
     auto j = static_agents_json(a);
-    ASSERT_EQ(j.size(), 3u);
+    ASSERT_EQ(j.size(), 4u);
     EXPECT_EQ(j[0], (nlohmann::json{{"kind", "java"}, {"path", "/a.jar"}, {"options", "o"},
-                                    {"sha256", std::string(64, 'a')}, {"size", 5}}));
-    EXPECT_EQ(j[1], (nlohmann::json{{"kind", "lib"}, {"path", "jdwp"}}));
-    EXPECT_EQ(j[2], (nlohmann::json{{"kind", "native"}, {"path", "/x.so"}, {"size", 9},
-                                    {"why", "too large to hash"}}));
+                                    {"source", "JAVA_TOOL_OPTIONS"}, {"resolved_in", "root"},
+                                    {"size", 5}, {"uid", 1000}, {"gid", 100}, {"mode", "0644"},
+                                    {"mtime", "1970-01-01T00:00:01.000000001Z"},
+                                    {"sha256", std::string(64, 'a')}, {"content", "jar"},
+                                    {"manifest", {{"premain_class", "p.Agent"}}}}));
+    EXPECT_EQ(j[1], (nlohmann::json{{"kind", "lib"}, {"path", "jdwp"}, {"source", "cmdline"}}));
+    EXPECT_EQ(j[2], (nlohmann::json{{"kind", "native"}, {"path", "/x.so"}, {"source", "cmdline"},
+                                    {"why", "No such file or directory"}}));
+    EXPECT_EQ(j[3], (nlohmann::json{{"kind", "java"}, {"path", ""}, {"source", "cmdline"},
+                                    {"why", "no path"}}));
+}
+
+TEST(StaticAgentsEnv, TheThreeVariablesInTheOrderTheJvmReadsThem) {
+    std::vector<std::string> env = {
+        "PATH=/bin", "_JAVA_OPTIONS=-agentlib:jdwp=server=y -Xmx1g",
+        "JAVA_TOOL_OPTIONS=-Xss1m '-javaagent:/opt/a b.jar=x y' -agentpath:/lib/n.so",
+        "JDK_JAVA_OPTIONS=-javaagent:/opt/launcher.jar", "XJAVA_TOOL_OPTIONS=-javaagent:/no.jar"};
+    auto a = parse_static_agents(cmd({"-javaagent:/opt/c.jar", "Main", "-javaagent:/prog.jar"}), env);
+    ASSERT_EQ(a.agents.size(), 5u);
+    EXPECT_EQ(a.agents[0].path, "/opt/a b.jar");   // quotes group, as in JDK 9+
+    EXPECT_EQ(a.agents[0].options, "x y");
+    EXPECT_EQ(a.agents[0].source, "JAVA_TOOL_OPTIONS");
+    EXPECT_EQ(a.agents[1].kind, "native");
+    EXPECT_EQ(a.agents[1].source, "JAVA_TOOL_OPTIONS");
+    EXPECT_EQ(a.agents[2].path, "/opt/launcher.jar");
+    EXPECT_EQ(a.agents[2].source, "JDK_JAVA_OPTIONS");
+    EXPECT_EQ(a.agents[3].path, "/opt/c.jar");
+    EXPECT_EQ(a.agents[3].source, "cmdline");
+    EXPECT_EQ(a.agents[4].path, "jdwp");
+    EXPECT_EQ(a.agents[4].source, "_JAVA_OPTIONS");
+
+    // JDK_JAVA_OPTIONS belongs to the java launcher: an embedding program does not read it.
+    auto b = parse_static_agents({"/opt/app/bin/server", "-javaagent:/x.jar"}, env);
+    for (const auto& s : b.agents) EXPECT_NE(s.source, "JDK_JAVA_OPTIONS") << s.path;
+}
+
+TEST(StaticAgentsEnv, AHugeVariableStillYieldsAtMostTheCap) {
+    std::string v = "JAVA_TOOL_OPTIONS=";
+    for (int i = 0; i < 20000; ++i) v += "-javaagent:/a" + std::to_string(i) + ".jar ";
+    auto a = parse_static_agents(cmd({"-javaagent:/c.jar", "M"}), {v});
+    EXPECT_EQ(a.agents.size(), kMaxStaticAgents);
+    EXPECT_EQ(a.dropped, 20000 + 1 - kMaxStaticAgents);
+    EXPECT_EQ(a.agents[0].path, "/a0.jar");
 }
 
 }  // namespace

@@ -47,6 +47,12 @@ api:                         # the local API for `jvmwatch ps/events/status` (do
 metrics:                     # Prometheus endpoint: GET /metrics (docs/daemon.md, "Metrics")
   enabled: true
   listen: "127.0.0.1:9469"   # IPV4:PORT; loopback only unless you say otherwise
+artifacts:                   # agent files a JVM loads (docs/daemon.md, "Agent artifacts")
+  max_hash_bytes: 67108864   # sha256 of at most 64 MiB of agent files per JVM
+  evidence: false            # keep a copy of each agent file (root-only, by sha256)
+  evidence_dir: /var/lib/jvmwatch/evidence
+  evidence_max_bytes: 268435456   # 256 MiB in all; the oldest copies are evicted
+  evidence_max_files: 1024   # (1..100000)
 )";
 
 namespace {
@@ -185,6 +191,21 @@ std::optional<DaemonConfig> parse_daemon_config(const std::string& text, const s
                                      {"listen", u(&c.metrics.listen)}});
                 if (!parse_metrics_listen(c.metrics.listen))
                     bad(file, v["listen"], "metrics.listen: expected IPV4:PORT such as 127.0.0.1:9469");
+            } else if (k == "artifacts") {
+                section(file, k, v, {{"max_hash_bytes", u(&c.artifacts.max_hash_bytes)},
+                                     {"evidence", u(&c.artifacts.evidence)},
+                                     {"evidence_dir", u(&c.artifacts.evidence_dir)},
+                                     {"evidence_max_bytes", u(&c.artifacts.evidence_max_bytes)},
+                                     {"evidence_max_files", u(&c.artifacts.evidence_max_files)}});
+                if (c.artifacts.max_hash_bytes < 1 || c.artifacts.max_hash_bytes > (4ull << 30))
+                    bad(file, v["max_hash_bytes"], "artifacts.max_hash_bytes: must be between 1 and 4294967296");
+                const std::string& d = c.artifacts.evidence_dir;
+                if (d.size() < 2 || d[0] != '/' || d.back() == '/' || d.size() > 4095)
+                    bad(file, v["evidence_dir"], "artifacts.evidence_dir: must be an absolute path (not /) of at most 4095 bytes");
+                if (c.artifacts.evidence_max_bytes < 1)
+                    bad(file, v["evidence_max_bytes"], "artifacts.evidence_max_bytes: must be at least 1");
+                if (c.artifacts.evidence_max_files < 1 || c.artifacts.evidence_max_files > 100000)
+                    bad(file, v["evidence_max_files"], "artifacts.evidence_max_files: must be between 1 and 100000");
             } else if (k == "inject") {
                 c.inject = v;
                 if (inject_hook) {

@@ -1,5 +1,5 @@
 // jvmwatchd's configuration (YAML): `audit:`, `observer:`, `correlation:`, `tables:`,
-// `enrichment:`, `api:`, `metrics:`,
+// `enrichment:`, `api:`, `metrics:`, `artifacts:`,
 // and `inject:`, which belongs to the injector and is handed to a parse hook with the
 // file name.  Unknown keys are refused with "file:line: reason".  An embedded default
 // is used when no --config is given (docs/daemon.md shows it).
@@ -61,6 +61,13 @@ struct DaemonConfig {
         bool enabled = true;           // the Prometheus endpoint (docs/daemon.md, "Metrics")
         std::string listen = "127.0.0.1:9469";
     } metrics;
+    struct Artifacts {                 // agent files (docs/daemon.md, "Agent artifacts")
+        uint64_t max_hash_bytes = 64ull << 20;   // hashed per JVM, in all
+        bool evidence = false;         // keep a copy of each agent file
+        std::string evidence_dir = "/var/lib/jvmwatch/evidence";
+        uint64_t evidence_max_bytes = 256ull << 20;
+        uint32_t evidence_max_files = 1024;
+    } artifacts;
     YAML::Node inject;                 // null if absent
 };
 

@@ -12,6 +12,7 @@
 
 #include "attach/jvm_process.h"
 #include "userspace/api/api_server.h"
+#include "userspace/artifacts/evidence_store.h"
 #include "userspace/audit/async_event_sink.h"
 #include "userspace/audit/own_file.h"
 #include "userspace/audit/wall_clock.h"
@@ -75,6 +76,14 @@ uint32_t host_ns(const std::string& proc_root, const char* ns) {
     return ino ? static_cast<uint32_t>(*ino) : 0;
 }
 
+// The evidence store's counters in a stats event (when the store is on).
+void add_evidence_stats(nlohmann::json& stats, const artifacts::EvidenceStore* evidence) {
+    if (!evidence) return;
+    auto st = evidence->stats();
+    stats["evidence"] = {{"stored", st.stored}, {"deduplicated", st.deduplicated}, {"evicted", st.evicted},
+                         {"refused", st.refused}, {"files", st.files}, {"bytes", st.bytes}};
+}
+
 }  // namespace
 
 void block_daemon_signals() {
@@ -103,6 +112,22 @@ int run_daemon(const RunOptions& opts) {
             spdlog::error("metrics: {}", err);
             return kDaemonSystemError;
         }
+    }
+    // Evidence copies of agent files (docs/daemon.md, "Agent artifacts"): a directory
+    // that cannot be made safe stops the start, like the audit log.
+    std::shared_ptr<artifacts::EvidenceStore> evidence;
+    if (cfg.artifacts.evidence) {
+        artifacts::EvidenceOptions eo;
+        eo.dir = cfg.artifacts.evidence_dir;
+        eo.max_bytes = cfg.artifacts.evidence_max_bytes;
+        eo.max_files = cfg.artifacts.evidence_max_files;
+        evidence = artifacts::EvidenceStore::open(eo, geteuid(), &err);
+        if (!evidence) {
+            spdlog::error("{}", err);
+            return kDaemonSystemError;
+        }
+        auto st = evidence->stats();
+        spdlog::info("agent evidence copies in {} ({} kept, {} bytes)", eo.dir, st.files, st.bytes);
     }
     // The local API (docs/api.md): its thread is fed by the sink's writer, after the
     // write, through a bounded hand-off.  Declared before the sink: it outlives it.
@@ -187,8 +212,10 @@ int run_daemon(const RunOptions& opts) {
     pc.enrichment.queue_size = cfg.enrichment.queue_size;
     pc.enrichment.budget_ms = cfg.enrichment.budget_ms;
     pc.enrichment.max_abandoned = cfg.enrichment.max_abandoned;
+    pc.artifacts.max_hash_bytes = cfg.artifacts.max_hash_bytes;
     ProcessorDeps pd;
     pd.sink = &sink;
+    pd.evidence = evidence;
     observer::Observer* o = obs.get();
     pd.track = [o](pid_t pid) { return o->add_tracked(pid); };
     pd.untrack = [o](pid_t pid) { return o->remove_tracked(pid); };
@@ -333,6 +360,7 @@ int run_daemon(const RunOptions& opts) {
             next_stats += std::chrono::seconds(cfg.audit.stats_interval_s);
             auto stats = proc.stats_event(kernel_counters(*obs), sink.dropped(), false, uptime(),
                                           sink.write_lost());
+            add_evidence_stats(stats, evidence.get());
             notifier.status(status_line(stats));
             sink.emit(std::move(stats));
         }
@@ -348,7 +376,9 @@ int run_daemon(const RunOptions& opts) {
     proc.stop_enrichment();      // bounded: workers stuck in a read are left behind
     proc.finish(mono_now());
     if (hooks.on_stop) hooks.on_stop();
-    sink.emit(proc.stats_event(kernel_counters(*obs), sink.dropped(), true, uptime(), sink.write_lost()));
+    auto final_stats = proc.stats_event(kernel_counters(*obs), sink.dropped(), true, uptime(), sink.write_lost());
+    add_evidence_stats(final_stats, evidence.get());
+    sink.emit(std::move(final_stats));
     sink.emit({{"type", "daemon.stop"}, {"pid", getpid()}, {"reason", stop_reason}, {"uptime_s", uptime()}});
     sink.stop();                 // writes what is queued, fsyncs
     if (keep_observer) {

@@ -32,7 +32,7 @@ EventProcessor::EventProcessor(ProcessorConfig cfg, ProcessorDeps deps)
                       d_.now, d_.alive}),
       enricher_(cfg_.enrichment,
                 make_proc_enrichment({cfg_.proc_root, d_.inspect, d_.read_process, d_.user_name,
-                                      d_.probe_jvm}),
+                                      cfg_.artifacts, d_.evidence, d_.probe_jvm}),
                 [this](EnrichResult r) { on_enriched(std::move(r)); }) {
     enricher_.start();
 }
@@ -433,7 +433,7 @@ void EventProcessor::on_agent_inspected(const EnrichResult& r) {
         it->event["artifact"] = artifact;
         if (j && r.agent)
             for (auto& a : j->dynamic_agents)
-                if (a.path == it->path && a.sha256.empty()) a.sha256 = r.agent->sha256;
+                if (a.path == it->path && a.sha256.empty() && r.agent->file) a.sha256 = r.agent->file->sha256;
         d_.sink->emit(std::move(it->event));
         it = pending_agents_.erase(it);
     }

@@ -22,10 +22,13 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "userspace/artifacts/agent_artifact.h"
+#include "userspace/artifacts/evidence_store.h"
 #include "userspace/audit/event_sink.h"
 #include "userspace/audit/wall_clock.h"
 #include "userspace/daemon/attach_correlator.h"
@@ -46,6 +49,7 @@ struct ProcessorConfig {
     size_t max_users = 1024;
     CorrelatorConfig correlation;
     EnrichConfig enrichment;
+    artifacts::ArtifactLimits artifacts;        // agent files (config artifacts:)
 };
 
 struct ProcessorDeps {
@@ -61,6 +65,7 @@ struct ProcessorDeps {
     std::function<bool(pid_t, uint64_t)> alive; // process (pid, start ticks) still runs
     // Enrichment workers: places the JVM-side probes for a JVM's JDK (JvmProbeManager).
     std::function<JvmVisibility(pid_t, const jvm::JvmProcess&)> probe_jvm;
+    std::shared_ptr<artifacts::EvidenceStore> evidence;  // null: no evidence copies
 };
 
 // What the kernel side reports (Observer::stats()), passed in for the stats event.

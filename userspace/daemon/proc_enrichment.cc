@@ -54,7 +54,7 @@ Enricher::Work make_proc_enrichment(ProcSources src) {
             a.kind = job.agent_kind;
             a.path = job.agent_path;
             one.agents.push_back(std::move(a));
-            hash_static_agents(src.proc_root, job.pid, one);
+            inspect_static_agents(src.proc_root, job.pid, one, src.artifacts, src.evidence.get());
             r.agent = std::move(one.agents.front());
             r.status = S::ok;
             return r;
@@ -77,9 +77,11 @@ Enricher::Work make_proc_enrichment(ProcSources src) {
             }
             r.status = r.jvm->kind == jvm::Kind::not_jvm ? S::not_jvm : S::ok;
             if (r.status == S::not_jvm) return r;   // nothing more is needed of it
-            // Its agent files, as it sees them (safefs, inside its root, capped).
-            StaticAgents agents = parse_static_agents(r.jvm->cmdline);
-            hash_static_agents(src.proc_root, job.pid, agents);
+            // Its agents (command line and options variables) and their files, as it
+            // sees them (safefs, inside its root, capped).
+            StaticAgents agents = parse_static_agents(r.jvm->cmdline,
+                                                      proc::read_environ(src.proc_root, job.pid));
+            inspect_static_agents(src.proc_root, job.pid, agents, src.artifacts, src.evidence.get());
             r.agents = std::move(agents);
             r.user = r.jvm->user;
             if (src.probe_jvm) r.visibility = src.probe_jvm(job.pid, *r.jvm);

@@ -7,9 +7,12 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "userspace/artifacts/agent_artifact.h"
+#include "userspace/artifacts/evidence_store.h"
 #include "userspace/daemon/enricher.h"
 #include "userspace/daemon/jvm_table.h"
 #include "userspace/daemon/process_table.h"
@@ -21,6 +24,8 @@ struct ProcSources {
     JvmInspector inspect;                                        // empty: jvm::inspect
     std::function<std::optional<ProcessInfo>(pid_t)> read_process;  // empty: read_process()
     std::function<std::string(uid_t)> user_name;                 // empty: passwd_name()
+    artifacts::ArtifactLimits artifacts;                         // static agents' files
+    std::shared_ptr<artifacts::EvidenceStore> evidence;          // null: no evidence copies
     // Places the JVM-side probes for a JVM's JDK (JvmProbeManager::ensure); empty: none.
     std::function<JvmVisibility(pid_t, const jvm::JvmProcess&)> probe_jvm;
 };

@@ -1,17 +1,26 @@
-// The agents a JVM was started with (-javaagent:, -agentpath:, -agentlib: among its JVM
-// options), and for those given as a file, that file's size and sha256 as the JVM sees it:
-// resolved inside the JVM's root (safefs, in_root), relative paths against its cwd, opened
-// O_PATH first (a FIFO or device is refused, never opened), hashed under a byte cap.
+// The agents a JVM was started with: -javaagent:, -agentpath:, -agentlib: among its JVM
+// options on the command line and in the JAVA_TOOL_OPTIONS, JDK_JAVA_OPTIONS (the `java`
+// launcher's) and _JAVA_OPTIONS environment variables, and for those given as a file, that
+// file as the JVM sees it (artifacts/agent_artifact.h: inside its root, relative paths
+// against its cwd, a FIFO or device never opened, hashed under a byte cap per JVM; owner,
+// mode, mtime, a jar's manifest, an optional evidence copy).
 // Runs on an enrichment worker only: the files belong to whoever started the JVM.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "userspace/artifacts/agent_artifact.h"
+
+namespace jvmwatch::artifacts {
+class EvidenceStore;
+}
 
 namespace jvmwatch::daemon {
 
@@ -20,10 +29,9 @@ struct StaticAgent {
     std::string path;        // jar or library path as given; for "lib" the library name
     std::string options;     // after the first '=' (cut at kMaxAgentOptions)
     bool has_options = false;
-    std::string sha256;      // lower-case hex; "" when not hashed
-    bool size_known = false;
-    uint64_t size = 0;
-    std::string why;         // why there is no sha256 ("" when hashed, or for "lib")
+    std::string source = "cmdline";   // or the environment variable it came from
+    std::optional<artifacts::AgentArtifact> file;   // the file, once looked up
+    std::string why;         // why the file was not looked up or hashed ("" otherwise)
 };
 
 struct StaticAgents {
@@ -40,11 +48,17 @@ constexpr uint64_t kMaxAgentHashBytes = 64ull << 20;
 // The agent options of a java command line (cmdline[0] is the launcher), up to the main
 // class or -jar: what follows belongs to the program.
 StaticAgents parse_static_agents(const std::vector<std::string>& cmdline);
+// The same plus the options environment variables, in the order the JVM reads them:
+// JAVA_TOOL_OPTIONS, JDK_JAVA_OPTIONS (only when cmdline[0] is the `java` launcher),
+// the command line, _JAVA_OPTIONS.
+StaticAgents parse_static_agents(const std::vector<std::string>& cmdline,
+                                 const std::vector<std::string>& environ);
 
-// Fills sha256/size/why of each agent with a path, looking the files up as process PID
-// sees them (<proc_root>/PID/root and /cwd).
-void hash_static_agents(const std::string& proc_root, pid_t pid, StaticAgents& agents,
-                        uint64_t max_bytes = kMaxAgentHashBytes);
+// Looks up each agent with a path as process PID sees it (<proc_root>/PID/root and /cwd):
+// limits.max_hash_bytes is the budget for the whole JVM.  `evidence` may be null.
+void inspect_static_agents(const std::string& proc_root, pid_t pid, StaticAgents& agents,
+                           const artifacts::ArtifactLimits& limits = {},
+                           artifacts::EvidenceStore* evidence = nullptr);
 
 // The "jvm.agents" array of jvm.start (docs/events.md).
 nlohmann::json static_agents_json(const StaticAgents& a);

@@ -73,6 +73,11 @@ bool existing_copy_matches(int dirfd, const std::string& name, uid_t owner, bool
 
 bool write_copy(int dirfd, const std::string& name, const policy::AgentSource& src, uid_t uid,
                 gid_t gid, std::string* error) {
+    return write_copy(dirfd, name, src.fd.get(), src.size, src.sha256, uid, gid, 0444, error);
+}
+
+bool write_copy(int dirfd, const std::string& name, int src_fd, uint64_t size,
+                const std::string& sha256, uid_t uid, gid_t gid, mode_t mode, std::string* error) {
     const std::string tmp = temp_name();
     safefs::UniqueFd dst(
         openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400));
@@ -82,10 +87,10 @@ bool write_copy(int dirfd, const std::string& name, const policy::AgentSource& s
         unlinkat(dirfd, tmp.c_str(), 0);
         return false;
     };
-    auto written = copy_hashed(src.fd.get(), dst.get(), src.size);
+    auto written = copy_hashed(src_fd, dst.get(), size);
     if (!written) return fail(sys_error("copy the agent"));
-    if (*written != src.sha256) return fail("the agent file changed while being copied");
-    if (fchown(dst.get(), uid, gid) != 0 || fchmod(dst.get(), 0444) != 0 || fsync(dst.get()) != 0)
+    if (*written != sha256) return fail("the agent file changed while being copied");
+    if (fchown(dst.get(), uid, gid) != 0 || fchmod(dst.get(), mode) != 0 || fsync(dst.get()) != 0)
         return fail(sys_error("chown/chmod/fsync the copy"));
     if (renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0)
         return fail(sys_error("rename the copy to " + name));

@@ -27,4 +27,9 @@ bool existing_copy_matches(int dirfd, const std::string& name, uid_t owner, bool
 bool write_copy(int dirfd, const std::string& name, const policy::AgentSource& src, uid_t uid,
                 gid_t gid, std::string* error);
 
+// The same from any readable fd of `size` bytes hashing to `sha256`, with the copy's
+// permission bits `mode` (the evidence store keeps 0400 copies).
+bool write_copy(int dirfd, const std::string& name, int src_fd, uint64_t size,
+                const std::string& sha256, uid_t uid, gid_t gid, mode_t mode, std::string* error);
+
 }  // namespace jvmwatch::inject
