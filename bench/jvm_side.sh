@@ -7,6 +7,7 @@
 #       said daemon.start);
 #   (2) warm `properties` attach latency against an idle JDK 17 JVM (started before any
 #       daemon, listener already up) with no daemon and with the default daemon,
+#       (and with the daemon's JVM side off: what the uprobes add on their own),
 #       alternated in blocks, each block one hyperfine run of jattach and `jvmwatch attach`
 #       (jattach skipped, and said so, when it is not installed);
 #   (3) the cost of one uprobe hit: bench/uprobe_hit.c calls a no-op function with and
@@ -92,13 +93,19 @@ else
   echo "jattach is not installed: only jvmwatch attach is measured" >&2
 fi
 cmds+=(-n "jvmwatch attach" "$JW attach $jvm_pid properties")
+# The daemon without its JVM side too: what the uprobes add on their own.
+printf 'observer:\n  jvm_probes: false\n' >"$WORK/noprobes.yaml"
 for b in $(seq "$blocks"); do
   hyperfine -N --warmup 3 --runs "$runs" --export-json "$WORK/none.$b.json" "${cmds[@]}" >/dev/null
+  start_daemon --config "$WORK/noprobes.yaml"
+  hyperfine -N --warmup 3 --runs "$runs" --export-json "$WORK/client.$b.json" "${cmds[@]}" >/dev/null
+  stop_daemon
   start_daemon
   hyperfine -N --warmup 3 --runs "$runs" --export-json "$WORK/daemon.$b.json" "${cmds[@]}" >/dev/null
   attaches=$(grep -c '"type":"attach' "$WORK/audit.jsonl" || true)
+  jvm_side=$(grep -c '"operation_seen_by":"jvm"' "$WORK/audit.jsonl" || true)
   stop_daemon
-  echo "attach block $b done (the daemon recorded $attaches attach events)" >&2
+  echo "attach block $b done (the daemon recorded $attaches attach events, $jvm_side with the JVM side)" >&2
 done
 
 # (3) one uprobe hit
@@ -143,19 +150,21 @@ python3 - "$WORK" "$blocks" "$runs" <<'PY'
 import json, statistics, sys
 work, blocks, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 times = {}   # (condition, tool) -> all run times, s
-for cond in ("none", "daemon"):
+for cond in ("none", "client", "daemon"):
     for b in range(1, blocks + 1):
         for r in json.load(open(f"{work}/{cond}.{b}.json"))["results"]:
             times.setdefault((cond, r["command"]), []).extend(r["times"])
 print(f"(2) warm `properties` attach latency, JDK 17, {blocks} alternating blocks x {runs} runs per tool")
 print()
-print("| tool | no daemon median ms | jvmwatchd median ms | ratio | p90 no daemon | p90 jvmwatchd |")
-print("|---|---:|---:|---:|---:|---:|")
+print("jvmwatchd: default mode; client side only: the same with `observer.jvm_probes: false`")
+print()
+print("| tool | no daemon ms | client side only ms | jvmwatchd ms | ratio jvmwatchd / none | ratio jvmwatchd / client side only | p90 none | p90 jvmwatchd |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
 for tool in sorted({t for _, t in times}):
-    a, b = times[("none", tool)], times[("daemon", tool)]
+    a, c, b = times[("none", tool)], times[("client", tool)], times[("daemon", tool)]
     p90 = lambda v: sorted(v)[int(0.9 * (len(v) - 1))] * 1e3
-    ma, mb = statistics.median(a) * 1e3, statistics.median(b) * 1e3
-    print(f"| {tool} | {ma:.2f} | {mb:.2f} | {mb / ma:.3f} | {p90(a):.2f} | {p90(b):.2f} |")
+    ma, mc, mb = (statistics.median(v) * 1e3 for v in (a, c, b))
+    print(f"| {tool} | {ma:.2f} | {mc:.2f} | {mb:.2f} | {mb / ma:.3f} | {mb / mc:.3f} | {p90(a):.2f} | {p90(b):.2f} |")
 PY
 echo
 echo "(3) one uprobe hit, $rounds rounds x $hit_iter calls of a no-op function, CPU ns per call"

@@ -537,6 +537,13 @@ TEST(DaemonCorrelation, JmxCommandAndItsAgentLoad) {
     ASSERT_EQ(loads.size(), 1u);
     EXPECT_EQ(loads[0]["origin"], "jmx");
     EXPECT_EQ(loads[0]["dcmd"], "JVMTI.agent_load /x.jar");
+    // The inventory the injector asks for.
+    auto inv = r.proc->agents_of(3374);
+    ASSERT_TRUE(inv);
+    ASSERT_EQ(inv->dynamic_agents.size(), 1u);
+    EXPECT_EQ(inv->dynamic_agents[0].path, "/x.jar");
+    EXPECT_EQ(inv->dynamic_agents[0].origin, "jmx");
+    EXPECT_FALSE(r.proc->agents_of(3375));
 }
 
 // Recorded on JDK 17 in the default mode: jattach's load (one record, from both sides) and

@@ -4,11 +4,13 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "userspace/audit/event_sink.h"
 #include "userspace/daemon/daemon_config.h"
 #include "userspace/daemon/jvm_listener.h"
+#include "userspace/daemon/jvm_table.h"
 
 namespace jvmwatch::daemon {
 
@@ -17,6 +19,8 @@ struct DaemonServices {
     audit::EventSink* sink = nullptr;          // emit inject.* events here
     OwnAttachRegistry* own_attaches = nullptr; // announce own attaches
     std::function<void(JvmListener*)> add_listener;
+    // The agents a JVM carries now (static and dynamic); nullopt if it is not known.
+    std::function<std::optional<AgentInventory>(pid_t, uint64_t start_ticks)> agents_of;
     const DaemonConfig* config = nullptr;
     bool deep = false;
 };

@@ -245,6 +245,7 @@ int run_daemon(const RunOptions& opts) {
         s.sink = &sink;
         s.own_attaches = &proc.own_attach_registry();
         s.add_listener = [&proc](JvmListener* l) { proc.add_listener(l); };
+        s.agents_of = [&proc](pid_t pid, uint64_t start) { return proc.agents_of(pid, start); };
         s.config = &cfg;
         s.deep = cfg.observer.deep;
         hooks.on_start(s);

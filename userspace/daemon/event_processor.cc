@@ -68,6 +68,14 @@ bool EventProcessor::track(pid_t pid) {
     return ok;
 }
 
+std::optional<AgentInventory> EventProcessor::agents_of(pid_t pid, uint64_t start_ticks) {
+    std::lock_guard<std::recursive_mutex> g(mu_);
+    const JvmInfo* j = jvms_.peek(pid);
+    if (!j || (start_ticks && j->proc.start_time_ticks && j->proc.start_time_ticks != start_ticks))
+        return std::nullopt;
+    return AgentInventory{j->agents, j->dynamic_agents, j->visibility.level};
+}
+
 void EventProcessor::add_listener(JvmListener* l) {
     std::lock_guard<std::recursive_mutex> g(mu_);
     listeners_.push_back(l);

@@ -109,6 +109,9 @@ public:
     // Listeners are called under the processor's lock: they must not block.
     void add_listener(JvmListener* l);
     OwnAttachRegistry& own_attach_registry() { return correlator_; }
+    // The agents JVM (pid, start ticks; 0 = any) carries now; nullopt if it is not known.
+    // Thread-safe (takes the processor's lock briefly).
+    std::optional<AgentInventory> agents_of(pid_t pid, uint64_t start_ticks = 0);
 
     // A `stats` event body (without envelope): cumulative counters.
     // sink_dropped: writer queue full; sink_write_lost: in batches the output refused.

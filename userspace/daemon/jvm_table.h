@@ -31,6 +31,15 @@ struct DynamicAgent {
 };
 constexpr size_t kMaxDynamicAgents = 32;
 
+// What one JVM carries: its command-line/environment agents (with their files' facts)
+// and what was loaded into it since (JVM side).  The injector and later consumers ask
+// for it (EventProcessor::agents_of).
+struct AgentInventory {
+    std::optional<StaticAgents> static_agents;   // unknown until enrichment answered
+    std::vector<DynamicAgent> dynamic_agents;
+    std::string visibility;                      // "jvm": dynamic loads are seen
+};
+
 struct JvmInfo {
     jvm::JvmProcess proc;            // pid, nspid, start time, exe, cmdline, main, jdk, user
     std::string cgroup;
