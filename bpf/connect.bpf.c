@@ -34,7 +34,7 @@ static __always_inline void emit_connect(struct scratch *s, __u32 len, __u32 pid
 	e->path_len = len;
 	e->_pad = 0;
 	__builtin_memcpy(e->path, s->path, sizeof(e->path));
-	submit(e);
+	submit_quiet(e);
 }
 
 extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;

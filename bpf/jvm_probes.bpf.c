@@ -226,7 +226,7 @@ static __always_inline void emit_request(__u64 op_from_ret, bool ok)
 		else
 			read_v2(e, op);
 	}
-	submit(e);
+	submit_quiet(e);
 }
 
 SEC("uretprobe")
@@ -257,7 +257,7 @@ static __always_inline void emit_agent(__u32 via, const char *agent, __u32 absol
 		e->agent[0] = 0;
 	if (!options || bpf_probe_read_user_str(e->options, sizeof(e->options), options) < 0)
 		e->options[0] = 0;
-	submit(e);
+	submit_quiet(e);
 }
 
 /* JvmtiExport::load_agent_library(agent, absParam "true"/"false", options, out): JDK 9-20. */
@@ -314,7 +314,7 @@ static __always_inline void emit_dcmd(__u32 source, const char *cmdline)
 	e->_pad = 0;
 	if (!cmdline || bpf_probe_read_user_str(e->cmdline, sizeof(e->cmdline), cmdline) < 0)
 		e->cmdline[0] = 0;
-	submit(e);
+	submit_quiet(e);
 }
 
 /* DCmd::parse_and_execute(DCmdSource source, outputStream*, const char* cmdline, ...). */
@@ -352,6 +352,6 @@ int BPF_KRETPROBE(jvm_op_result, int result)
 	fill_hdr(&e->hdr, JW_EV_JVM_RESULT, bpf_get_current_task_btf());
 	e->result = result;
 	e->_pad = 0;
-	submit(e);
+	submit_quiet(e);
 	return 0;
 }

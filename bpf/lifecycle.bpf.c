@@ -122,7 +122,7 @@ static __always_inline void on_exit(struct task_struct *t)
 	e->exit_code = BPF_CORE_READ(t, exit_code);
 	e->_pad = 0;
 	e->start_time_ns = BPF_CORE_READ(t, group_leader, start_boottime);
-	submit(e);
+	submit_quiet(e);
 }
 
 SEC("tp_btf/sched_process_exit")

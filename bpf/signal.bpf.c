@@ -35,7 +35,7 @@ static __always_inline void on_sigquit(struct task_struct *target, __u32 target_
 		e->target_uid = (__u32)-1;
 		e->target_comm[0] = 0;
 	}
-	submit(e);
+	submit_quiet(e);
 }
 
 SEC("tp_btf/signal_generate")
