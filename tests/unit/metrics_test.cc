@@ -127,6 +127,13 @@ TEST(MetricsJvmCensus, CountsByMajorAndForgetsExits) {
     EXPECT_EQ((s[{"17", "client"}]), 2);
     EXPECT_EQ((s[{"21", "client"}]), 1);
     EXPECT_EQ((s[{"unknown", "client"}]), 1);
+    // Seen from inside: counted under visibility "jvm"; a stale pid changes nothing.
+    c.on_jvm_visibility(13, 1003, "jvm");
+    c.on_jvm_visibility(12, 999, "jvm");
+    s = c.snapshot();
+    EXPECT_EQ((s[{"unknown", "client"}]), 0);
+    EXPECT_EQ((s[{"unknown", "jvm"}]), 1);
+    EXPECT_EQ((s[{"21", "client"}]), 1);
     c.on_jvm_exited(11, 999);   // another process that had the pid
     EXPECT_EQ((c.snapshot()[{"17", "client"}]), 2);
     c.on_jvm_exited(11, 1001);

@@ -200,7 +200,10 @@ void EventProcessor::report_start(JvmInfo& j, const std::string& missing_reason)
     d_.sink->emit(std::move(ev));
     // A JVM already gone needs no attach.
     if (missing_reason == "gone" || missing_reason == "exited") return;
-    for (auto* l : listeners_) l->on_jvm_started(j.proc, j.exec_ts_ns, existing);
+    for (auto* l : listeners_) {
+        l->on_jvm_started(j.proc, j.exec_ts_ns, existing);
+        l->on_jvm_visibility(j.proc.pid, j.proc.start_time_ticks, j.visibility.level);
+    }
 }
 
 void EventProcessor::on_enriched(EnrichResult r) {

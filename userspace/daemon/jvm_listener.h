@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "attach/jvm_process.h"
 
@@ -21,6 +22,10 @@ public:
     // enrichment answered: `jvm` comes from jvm::inspect() (libjvm may not be loaded yet
     // for a fresh exec), or, when enrichment failed or timed out, from the exec record.
     virtual void on_jvm_started(const jvm::JvmProcess& jvm, uint64_t exec_ts_ns, bool existing) = 0;
+    // Right after on_jvm_started: how the JVM is seen ("jvm": from inside, its JDK's
+    // libraries probed; "client": from the attacher's side only).
+    virtual void on_jvm_visibility(pid_t /*pid*/, uint64_t /*start_time_ticks*/,
+                                   std::string_view /*visibility*/) {}
     // A milestone thread name (enum jw_milestone in include/jvmwatch/events.h) appeared.
     virtual void on_jvm_milestone(pid_t pid, uint64_t start_time_ticks, int milestone,
                                   uint64_t ts_ns) = 0;

@@ -5,8 +5,7 @@
 namespace jvmwatch::metrics {
 
 namespace {
-// Only the client side (/proc, the JDK's files) describes a JVM today; JVM-side
-// reports will add other values.
+// Until the daemon says otherwise (on_jvm_visibility), a JVM is seen from the client side.
 constexpr const char* kVisibilityClient = "client";
 }  // namespace
 
@@ -26,6 +25,18 @@ void JvmCensus::on_jvm_started(const jvm::JvmProcess& jvm, uint64_t, bool) {
     ++count->second;
     order_.push_back(jvm.pid);
     jvms_.emplace(jvm.pid, Entry{jvm.start_time_ticks, count, std::prev(order_.end())});
+}
+
+void JvmCensus::on_jvm_visibility(pid_t pid, uint64_t start_time_ticks, std::string_view visibility) {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = jvms_.find(pid);
+    if (it == jvms_.end() || (start_time_ticks && it->second.start_ticks != start_time_ticks)) return;
+    // A fixed label set: anything but "jvm" counts as client.
+    std::string v = visibility == "jvm" ? "jvm" : kVisibilityClient;
+    if (it->second.count->first.second == v) return;
+    --it->second.count->second;
+    it->second.count = counts_.try_emplace({it->second.count->first.first, v}, 0).first;
+    ++it->second.count->second;
 }
 
 void JvmCensus::on_jvm_exited(pid_t pid, uint64_t start_time_ticks) {

@@ -24,6 +24,7 @@ public:
     explicit JvmCensus(size_t capacity);
 
     void on_jvm_started(const jvm::JvmProcess& jvm, uint64_t exec_ts_ns, bool existing) override;
+    void on_jvm_visibility(pid_t pid, uint64_t start_time_ticks, std::string_view visibility) override;
     void on_jvm_milestone(pid_t, uint64_t, int, uint64_t) override {}
     void on_jvm_exited(pid_t pid, uint64_t start_time_ticks) override;
 
