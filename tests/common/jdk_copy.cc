@@ -24,6 +24,13 @@ std::vector<std::string> installed_jdks() {
     return out;
 }
 
+std::string other_jdk(const std::string& first) {
+    auto all = installed_jdks();
+    for (auto it = all.rbegin(); it != all.rend(); ++it)
+        if (*it != first) return *it;
+    return "";
+}
+
 namespace {
 
 [[noreturn]] void fail(const std::string& what, const fs::path& p, int err) {

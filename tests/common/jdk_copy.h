@@ -18,6 +18,8 @@ namespace jvmwatch::test {
 // The JDKs installed in /usr/lib/jvm: each directory (symlinks to others skipped)
 // holding lib/server/libjvm.so, canonical, sorted.
 std::vector<std::string> installed_jdks();
+// The newest installed JDK other than `first` (Temurin 25 on the image), or "".
+std::string other_jdk(const std::string& first);
 
 class StrippedJdk {
 public:

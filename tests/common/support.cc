@@ -37,6 +37,11 @@ std::string bin_path(const std::string& name) { return build_dir() + "/bin/" + n
 std::string java_classes() { return build_dir() + "/java/classes"; }
 std::string java_jar(const std::string& name) { return build_dir() + "/java/" + name + ".jar"; }
 
+std::string read_text(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 std::string source_dir() {
     const char* v = getenv("JVMWATCH_SRC");
     if (v && *v) return v;

@@ -32,6 +32,7 @@ std::string bin_path(const std::string& name);   // build/bin/NAME
 std::string java_classes();                      // build/java/classes
 std::string java_jar(const std::string& name);   // build/java/NAME.jar
 std::string source_dir();                        // the repository top ($JVMWATCH_SRC or cwd)
+std::string read_text(const std::string& path);  // a whole file ("" if unreadable)
 
 // A private directory removed (recursively) on destruction.  `base` is /tmp unless a
 // test needs a directory that a private tmpfs on /tmp would hide (use /var/tmp then).

@@ -9,8 +9,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "tests/common/jdk_copy.h"
 #include "tests/common/raw_attach.h"
@@ -25,25 +23,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 const std::string kJdk17 = "/usr/lib/jvm/java-17-openjdk-amd64";
-
-// The other JDK on the image (Temurin 25), or "".
-std::string other_jdk() {
-    std::error_code ec;
-    std::string best;
-    for (const auto& d : fs::directory_iterator("/usr/lib/jvm", ec)) {
-        std::string p = d.path().string();
-        if (d.is_symlink() || p == kJdk17 || !fs::exists(p + "/lib/server/libjvm.so")) continue;
-        if (p > best) best = p;
-    }
-    return best;
-}
-
-std::string read_all(const std::string& path) {
-    std::ifstream f(path);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
 
 Child::Spec java(const std::string& home, std::vector<std::string> args) {
     Child::Spec s;
@@ -69,7 +48,7 @@ protected:
     static void SetUpTestSuite() {}
     void SetUp() override {
         JW_REQUIRE_ROOT();
-        home_ = GetParam() == "17" ? kJdk17 : other_jdk();
+        home_ = GetParam() == "17" ? kJdk17 : other_jdk(kJdk17);
         if (home_.empty()) GTEST_SKIP() << "no second JDK in /usr/lib/jvm";
         auto& s = suites()[home_];
         if (!s.jvm) {
@@ -173,7 +152,7 @@ TEST_P(JvmSideDaemon, JattachLoadIsOneRecordWithOpArgsPeerAndTheAgentsFacts) {
     EXPECT_EQ((*load)["artifact"].value("sha256", ""), want.substr(0, 64)) << load->dump();
     EXPECT_EQ((*load)["artifact"]["manifest"].value("agent_class", ""), "jw.test.MarkerAgent") << load->dump();
     EXPECT_EQ((*load)["artifact"].value("content", ""), "jar");
-    EXPECT_EQ(read_all(marker), marker + ",jattach");
+    EXPECT_EQ(read_text(marker), marker + ",jattach");
 }
 
 // The JDK's own tool: the attach API of a second JVM.
@@ -326,7 +305,7 @@ TEST_P(JvmSideDaemon, NativeAgentLoadIsHashed) {
     std::string want;
     ASSERT_EQ(run_command({"sha256sum", lib}, &want), 0);
     EXPECT_EQ((*load)["artifact"].value("sha256", ""), want.substr(0, 64)) << load->dump();
-    EXPECT_EQ(read_all(marker), marker + ",native");
+    EXPECT_EQ(read_text(marker), marker + ",native");
 }
 
 // The agent jar is gone right after the load: the load is still on record.

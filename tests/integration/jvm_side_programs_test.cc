@@ -6,8 +6,6 @@
 #include <sys/wait.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "tests/common/support.h"
 
@@ -15,13 +13,6 @@ namespace jvmwatch::test {
 namespace {
 
 const char* const kJdks[] = {"/usr/lib/jvm/java-17-openjdk-amd64", "/usr/lib/jvm/temurin-25-jdk-amd64"};
-
-std::string read_all(const std::string& path) {
-    std::ifstream f(path);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
 
 Child::Spec java(const std::string& jdk, std::vector<std::string> args) {
     Child::Spec s;
@@ -39,7 +30,7 @@ TEST(JvmSidePrograms, SelfAttachLoadsTheAgentIntoItself) {
         Child self(java(jdk, {"-Djdk.attach.allowAttachSelf=true", "jw.test.SelfAttach", java_jar("marker"),
                               marker + ",self"}));
         ASSERT_TRUE(self.wait_for_output("self-attach loaded", std::chrono::seconds(60))) << self.output();
-        EXPECT_EQ(read_all(marker), marker + ",self");
+        EXPECT_EQ(read_text(marker), marker + ",self");
         EXPECT_TRUE(self.alive()) << "it sleeps until killed";
     }
 }
@@ -60,7 +51,7 @@ TEST(JvmSidePrograms, JmxAgentLoadLoadsTheAgentOverJmx) {
         ASSERT_TRUE(st && WIFEXITED(*st)) << client.output();
         EXPECT_EQ(WEXITSTATUS(*st), 0) << client.output();
         EXPECT_EQ(client.output(), "jvmtiAgentLoad: return code: 0\n");
-        EXPECT_EQ(read_all(marker), marker + ",jmx");
+        EXPECT_EQ(read_text(marker), marker + ",jmx");
 
         // A jar that is not there: the JVM's error code, exit 1.
         Child bad(java(jdk, {"jw.test.JmxAgentLoad", pid, dir.file("missing.jar")}));

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "attach/safe_fs.h"
+#include "tests/common/jdk_copy.h"
 #include "tests/common/support.h"
 #include "tests/integration/observer_harness.h"
 
@@ -17,18 +18,6 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string kJdk17 = "/usr/lib/jvm/java-17-openjdk-amd64";
-
-// The newest other JDK in /usr/lib/jvm with a libjvm (Temurin 25 on this image), or "".
-std::string other_jdk() {
-    std::error_code ec;
-    std::string best;
-    for (const auto& d : fs::directory_iterator("/usr/lib/jvm", ec)) {
-        std::string p = d.path().string();
-        if (d.is_symlink() || p == kJdk17 || !fs::exists(p + "/lib/server/libjvm.so")) continue;
-        if (p > best) best = p;
-    }
-    return best;
-}
 
 // Places the JVM-side probes on JAVA_HOME's libjvm.so and libinstrument.so.
 std::vector<std::unique_ptr<obs::JvmProbeLinks>> probe_jdk(obs::Observer& o,
@@ -68,7 +57,7 @@ class ObserverJvmProbes : public ::testing::TestWithParam<std::string> {
 protected:
     void SetUp() override {
         JW_REQUIRE_ROOT();
-        home_ = GetParam() == "17" ? kJdk17 : other_jdk();
+        home_ = GetParam() == "17" ? kJdk17 : other_jdk(kJdk17);
         if (home_.empty()) GTEST_SKIP() << "no second JDK in /usr/lib/jvm";
     }
     std::string home_;
