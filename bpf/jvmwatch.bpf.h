@@ -97,22 +97,36 @@ static __always_inline void *reserve(__u64 size)
 	return e;
 }
 
+/*
+ * Wake-ups.  The kernel wakes the consumer for a plain submit only when the consumer has
+ * caught up to that very record; a quiet record still pending would make every later
+ * one silent until the consumer's 100 ms poll timeout.  So:
+ *  - submit_wake: what the injector acts on early (a java exec, JVM milestones; rare):
+ *    always wakes.
+ *  - submit: the kernel's adaptive rule (deep mode's data records).
+ *  - submit_quiet: what nothing waits on at once (an attach's evidence, exits): no
+ *    wake-up of its own; the consumer takes it with the next woken record or at its poll
+ *    timeout, in order.  On a small host a wake-up per event cost an attacher ~20% of a
+ *    warm attach (bench/jvm_side.sh).  A flood (a quarter of the ring unread) wakes the
+ *    consumer so the ring drains before it fills.
+ */
+static __always_inline void submit_wake(void *e)
+{
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	stat_inc(JW_STAT_EVENTS);
+}
+
 static __always_inline void submit(void *e)
 {
 	bpf_ringbuf_submit(e, 0);
 	stat_inc(JW_STAT_EVENTS);
 }
 
-/*
- * For events nothing waits on at once (an attach's evidence and exits: records are
- * written when due, within a poll anyway): no wake-up of their own.  The consumer takes
- * them with the next woken event or at its 100 ms poll timeout, in order.  On a small
- * host a wake-up per event costs an attacher ~20% of a warm attach (bench/jvm_side.sh);
- * only what the injector acts on early (a java exec, JVM milestones) wakes it.
- */
 static __always_inline void submit_quiet(void *e)
 {
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	__u64 unread = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 size = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+	bpf_ringbuf_submit(e, unread > size / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	stat_inc(JW_STAT_EVENTS);
 }
 

@@ -83,7 +83,7 @@ static __always_inline void on_exec(struct task_struct *t, const char *filename,
 	e->start_time_ns = img->start_time_ns;
 	__builtin_memcpy(e->filename, img->filename, sizeof(e->filename));
 	__builtin_memcpy(e->args, img->args, sizeof(e->args));
-	submit(e);
+	submit_wake(e);
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -259,7 +259,7 @@ static __always_inline void on_rename(struct task_struct *t, const char *name_sr
 	e->milestone = ms;
 	e->_pad = 0;
 	__builtin_memcpy(e->name, name, sizeof(e->name));
-	submit(e);
+	submit_wake(e);
 }
 
 SEC("tp_btf/task_rename")
