@@ -5,10 +5,13 @@
 // symbols is seen from the client side and says so.
 #include <gtest/gtest.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <thread>
 
 #include "tests/common/jdk_copy.h"
 #include "tests/common/raw_attach.h"
@@ -54,7 +57,15 @@ protected:
         if (!s.jvm) {
             s.jvm = std::make_unique<Child>(java(home_, {"jw.test.Sleeper"}));
             ASSERT_TRUE(s.jvm->wait_for_output("ready", std::chrono::seconds(60))) << s.jvm->output();
-            s.daemon = std::make_unique<Jvmwatchd>();
+            // The default alert rules, and one deny-listing the marker agent's hash.
+            std::string sha;
+            ASSERT_EQ(run_command({"sha256sum", java_jar("marker")}, &sha), 0);
+            s.config = std::make_unique<TempDir>("jvmwatch-jside-cfg");
+            std::ofstream(s.config->file("jvmwatchd.yaml"))
+                << "alerts:\n  rules:\n    - name: marker-denied\n      severity: critical\n"
+                   "      on: agent_load\n      agent: {sha256: [" << sha.substr(0, 64) << "]}\n";
+            s.daemon = std::make_unique<Jvmwatchd>(
+                std::vector<std::string>{"--config", s.config->file("jvmwatchd.yaml")});
             ASSERT_TRUE(s.daemon->wait_ready()) << s.daemon->output();
         }
         jvm_ = s.jvm.get();
@@ -89,8 +100,15 @@ protected:
 
     struct Suite {
         std::unique_ptr<Child> jvm;
+        std::unique_ptr<TempDir> config;
         std::unique_ptr<Jvmwatchd> daemon;
     };
+    // The alert of `rule` whose record satisfies `pred`.
+    std::optional<json> alert_of(const std::string& rule, const std::function<bool(const json&)>& pred) {
+        return daemon_->wait_for([&](const json& e) {
+            return e["type"] == "alert" && e["rule"] == rule && pred(e["record"]);
+        });
+    }
     static std::map<std::string, Suite>& suites() {
         static std::map<std::string, Suite> s;
         return s;
@@ -152,6 +170,11 @@ TEST_P(JvmSideDaemon, JattachLoadIsOneRecordWithOpArgsPeerAndTheAgentsFacts) {
     EXPECT_EQ((*load)["artifact"].value("sha256", ""), want.substr(0, 64)) << load->dump();
     EXPECT_EQ((*load)["artifact"]["manifest"].value("agent_class", ""), "jw.test.MarkerAgent") << load->dump();
     EXPECT_EQ((*load)["artifact"].value("content", ""), "jar");
+    // The configured deny-list rule alerts on it, right after the record.
+    auto denied = alert_of("marker-denied", [&](const json& r) { return r.value("attacher_pid", 0) == c; });
+    ASSERT_TRUE(denied);
+    EXPECT_EQ((*denied)["severity"], "critical");
+    EXPECT_GT((*denied)["seq"].get<int64_t>(), (*load)["seq"].get<int64_t>());
     EXPECT_EQ(read_text(marker), marker + ",jattach");
 }
 
@@ -211,6 +234,9 @@ TEST_P(JvmSideDaemon, RawClientThroughTheRealNameAndEveryAlias) {
         EXPECT_EQ((*rec)["alias"], kind.has_value()) << rec->dump();
         if (kind) {
             EXPECT_EQ((*rec)["alias_via"], "other_name");
+            auto al = alert_of("attach-through-alias", [&](const json& r) { return r["attacher"]["pid"] == c; });
+            ASSERT_TRUE(al) << "an alias attach alerts";
+            EXPECT_EQ((*al)["severity"], "high");
         }
         EXPECT_EQ((*rec)["evidence"]["connect"], !kind.has_value());
     }
@@ -256,6 +282,9 @@ TEST_P(JvmSideDaemon, SelfAttachAgentLoadIsFlagged) {
     ASSERT_TRUE(load);
     EXPECT_EQ((*load)["origin"], "attach");
     EXPECT_EQ((*load)["first_dynamic_agent"], true);
+    EXPECT_TRUE(alert_of("self-attach-agent-load", [&](const json& r) { return r["attacher"]["pid"] == self.pid(); }));
+    // Its jar names no vendor, and it is the JVM's first agent.
+    EXPECT_TRUE(alert_of("anonymous-first-agent", [&](const json& r) { return r["jvm"]["pid"] == self.pid(); }));
 }
 
 // JVMTI.agent_load through the DiagnosticCommand MBean: no attach socket at all.
@@ -361,6 +390,63 @@ TEST(JvmSideDaemonStripped, StrippedLibjvmFallsBackToTheClientSide) {
     EXPECT_EQ((*rec)["evidence"]["connect"], true);
     EXPECT_FALSE(rec->contains("operation")) << "default mode, no JVM side: the op is not seen";
     EXPECT_NE(daemon.output().find("no symbol table (stripped)"), std::string::npos) << daemon.output();
+}
+
+}  // namespace
+}  // namespace jvmwatch::test
+
+namespace jvmwatch::test {
+namespace {
+
+// SIGHUP applies alert rules whole: a bad rule keeps the running ones (file:line said),
+// a good file takes effect for the next record.
+TEST(JvmSideAlertsReload, BadRuleKeepsTheOldPolicyGoodOneApplies) {
+    JW_REQUIRE_ROOT();
+    TempDir dir("jvmwatch-alert-reload", "/tmp");
+    const std::string cfg = dir.file("jvmwatchd.yaml");
+    std::ofstream(cfg) << "alerts:\n  defaults: true\n";
+    Child jvm(java(kJdk17, {"jw.test.Sleeper"}));
+    ASSERT_TRUE(jvm.wait_for_output("ready", std::chrono::seconds(60))) << jvm.output();
+    Jvmwatchd daemon({"--config", cfg});
+    ASSERT_TRUE(daemon.wait_ready()) << daemon.output();
+    const std::string sock = "/tmp/.java_pid" + std::to_string(jvm.pid());
+    std::string out;
+    ASSERT_EQ(run_command({bin_path("jvmwatch"), "attach", std::to_string(jvm.pid()), "properties"}, &out), 0) << out;
+    SocketAlias alias(AliasKind::symlink, sock, dir.path());
+    auto attach_through_alias = [&] {
+        int st = 0;
+        pid_t c = in_child([&] { return raw_attach(alias.path(), "properties", {}, std::chrono::seconds(20)).ok ? 0 : 1; }, &st);
+        EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        auto rec = daemon.wait_for([&](const json& e) { return e["type"] == "attach" && e["attacher"]["pid"] == c; });
+        EXPECT_TRUE(rec);
+        return c;
+    };
+    auto alerted = [&](pid_t c) {
+        for (const auto& e : daemon.events())
+            if (e["type"] == "alert" && e["rule"] == "attach-through-alias" && e["record"]["attacher"]["pid"] == c)
+                return true;
+        return false;
+    };
+    pid_t first = attach_through_alias();
+    EXPECT_TRUE(eventually([&] { return alerted(first); }, std::chrono::seconds(5)));
+
+    std::ofstream(cfg, std::ios::trunc) << "alerts:\n  disable: [attach-through-alias]\n  rules:\n    - name: x\n      severity: loud\n";
+    ::kill(daemon.pid(), SIGHUP);
+    auto refused = daemon.wait_for([](const json& e) { return e["type"] == "daemon.reload" && e["ok"] == false; });
+    ASSERT_TRUE(refused);
+    EXPECT_NE((*refused)["error"].get<std::string>().find("jvmwatchd.yaml:5: alerts.rules[0].severity"),
+              std::string::npos) << refused->dump();
+    pid_t second = attach_through_alias();
+    EXPECT_TRUE(eventually([&] { return alerted(second); }, std::chrono::seconds(5))) << "the old rules still hold";
+
+    std::ofstream(cfg, std::ios::trunc) << "alerts:\n  disable: [attach-through-alias]\n";
+    ::kill(daemon.pid(), SIGHUP);
+    ASSERT_TRUE(daemon.wait_for([](const json& e) { return e["type"] == "daemon.reload" && e["ok"] == true; }));
+    pid_t third = attach_through_alias();
+    // The record is there (waited for above); no alert follows it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    EXPECT_FALSE(alerted(third));
+    expect_no_thread_dump(jvm);
 }
 
 }  // namespace

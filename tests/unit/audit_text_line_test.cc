@@ -124,6 +124,9 @@ std::map<std::string, json> one_of_each_type() {
                                        {"origin", "attach"}, {"attacher_pid", 3491}, {"first_dynamic_agent", true},
                                        {"artifact", {{"kind", "java"}, {"path", "/tmp/a.jar"},
                                                      {"sha256", std::string(64, 'a')}, {"size", 10}}}}));
+    add(merge(envelope("alert"), {{"rule", "attach-through-alias"}, {"severity", "high"}, {"builtin", true},
+                                  {"record_type", "attach"}, {"summary", "python3[88] -> 3374: jcmd Thread.print"},
+                                  {"record", {{"type", "attach"}}}, {"held_back", 2}}));
     add(merge(envelope("jvm.dcmd"), {{"jvm", jvm()}, {"source", "jmx"}, {"command", "JVMTI.agent_load /tmp/a.jar"},
                                      {"thread", "RMI TCP Connection(2)-127.0.0.1"}}));
     add(merge(envelope("inject.skipped"), {{"pid", 3374}, {"jvm", inject_jvm()}, {"rule", "apm"},
@@ -188,6 +191,7 @@ TEST(AuditTextLine, FormsEveryEventTypeOfTheSchema) {
         {"inject.skipped", {"=> skipped: attach_disabled \"-XX:+DisableAttachMechanism\""}},
         {"agent.load", {"agent java:/tmp/a.jar=x=1", "from attach pid 3491", ", first", "sha256 aaaaaaaaaaaa"}},
         {"jvm.dcmd", {"dcmd from jmx \"JVMTI.agent_load /tmp/a.jar\""}},
+        {"alert", {"HIGH attach-through-alias", "python3[88] -> 3374: jcmd Thread.print", "(+2 held back)"}},
     };
     for (const auto& [type, ev] : events) {
         jvmwatch::test::expect_valid_event(ev);

@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cinttypes>
 #include <cstdio>
 #include <optional>
@@ -301,6 +302,14 @@ void format_agent_load(Line& l, const json& ev) {
     else if (!str(art, "why").empty()) l.sep().lit("not hashed: ").text(str(art, "why"), kDetailCap);
 }
 
+void format_alert(Line& l, const json& ev) {
+    std::string sev(str(ev, "severity"));
+    for (auto& c : sev) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    l.text(sev.empty() ? "?" : sev, kWordCap).lit(" ").text(str(ev, "rule"), kWordCap).sep();
+    l.text(str(ev, "summary"), kDetailCap);
+    if (auto n = integer(ev, "held_back")) l.lit(" (+").lit(std::to_string(*n)).lit(" held back)");
+}
+
 void format_jvm_dcmd(Line& l, const json& ev) {
     l.jvm(object(ev, "jvm")).sep().lit("dcmd from ").text(str(ev, "source").empty() ? "?" : str(ev, "source"), kWordCap);
     l.lit(" \"").text(str(ev, "command"), kDetailCap).lit("\"");
@@ -436,6 +445,7 @@ std::string to_text_line(const json& ev, const TextLineOptions& opts) {
     else if (type == "stats") format_stats(l, ev);
     else if (type == "agent.load") format_agent_load(l, ev);
     else if (type == "jvm.dcmd") format_jvm_dcmd(l, ev);
+    else if (type == "alert") format_alert(l, ev);
     else if (type == "inject.matched" || type == "inject.ok" || type == "inject.failed" ||
              type == "inject.skipped")
         format_inject(l, ev, type);

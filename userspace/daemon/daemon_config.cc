@@ -53,6 +53,11 @@ artifacts:                   # agent files a JVM loads (docs/daemon.md, "Agent a
   evidence_dir: /var/lib/jvmwatch/evidence
   evidence_max_bytes: 268435456   # 256 MiB in all; the oldest copies are evicted
   evidence_max_files: 1024   # (1..100000)
+alerts:                      # alert rules (docs/policy.md, "Alert rules"); every match alerts
+  defaults: true             # the embedded set: self-attach-agent-load, attach-through-alias,
+                             # agent-across-boundary, anonymous-first-agent
+  disable: []                # default rules turned off by name
+  rules: []
 )";
 
 namespace {
@@ -127,7 +132,11 @@ std::optional<DaemonConfig> parse_daemon_config(const std::string& text, const s
     c.file = file;
     try {
         YAML::Node root = YAML::Load(text);
-        if (root.IsNull()) return c;
+        if (root.IsNull()) {
+            c.alerts = std::make_shared<const policy::AlertPolicy>(
+                *policy::parse_alert_policy(YAML::Node(), file, nullptr));
+            return c;
+        }
         if (!root.IsMap()) bad(file, root, "expected a mapping at the top level");
         for (auto it = root.begin(); it != root.end(); ++it) {
             YAML::Node key = it->first, v = it->second;
@@ -206,6 +215,11 @@ std::optional<DaemonConfig> parse_daemon_config(const std::string& text, const s
                     bad(file, v["evidence_max_bytes"], "artifacts.evidence_max_bytes: must be at least 1");
                 if (c.artifacts.evidence_max_files < 1 || c.artifacts.evidence_max_files > 100000)
                     bad(file, v["evidence_max_files"], "artifacts.evidence_max_files: must be between 1 and 100000");
+            } else if (k == "alerts") {
+                std::vector<std::string> errs;
+                auto a = policy::parse_alert_policy(v, file, &errs);
+                if (!a) throw ConfigError{errs.empty() ? where(file, v) + ": alerts: refused" : errs.front()};
+                c.alerts = std::make_shared<const policy::AlertPolicy>(std::move(*a));
             } else if (k == "inject") {
                 c.inject = v;
                 if (inject_hook) {
@@ -216,6 +230,9 @@ std::optional<DaemonConfig> parse_daemon_config(const std::string& text, const s
                 bad(file, key, "unknown key \"" + k + "\"");
             }
         }
+        if (!c.alerts)
+            c.alerts = std::make_shared<const policy::AlertPolicy>(
+                *policy::parse_alert_policy(YAML::Node(), file, nullptr));
     } catch (const ConfigError& e) {
         if (error) *error = e.msg;
         return std::nullopt;

@@ -1,5 +1,5 @@
 // jvmwatchd's configuration (YAML): `audit:`, `observer:`, `correlation:`, `tables:`,
-// `enrichment:`, `api:`, `metrics:`, `artifacts:`,
+// `enrichment:`, `api:`, `metrics:`, `artifacts:`, `alerts:` (the alert rules),
 // and `inject:`, which belongs to the injector and is handed to a parse hook with the
 // file name.  Unknown keys are refused with "file:line: reason".  An embedded default
 // is used when no --config is given (docs/daemon.md shows it).
@@ -9,8 +9,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+
+#include "userspace/policy/alert_rules.h"
 
 namespace jvmwatch::daemon {
 
@@ -69,6 +72,8 @@ struct DaemonConfig {
         uint32_t evidence_max_files = 1024;
     } artifacts;
     YAML::Node inject;                 // null if absent
+    // The alert rules in force (the embedded defaults unless `alerts:` says otherwise).
+    std::shared_ptr<const policy::AlertPolicy> alerts;
 };
 
 // A metrics listen address: an IPv4 address and a port ("127.0.0.1:9469"; port 0 = any

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "attach/jvm_process.h"
+#include "userspace/alert/alert_engine.h"
 #include "userspace/api/api_server.h"
 #include "userspace/artifacts/evidence_store.h"
 #include "userspace/audit/async_event_sink.h"
@@ -213,8 +214,11 @@ int run_daemon(const RunOptions& opts) {
     pc.enrichment.budget_ms = cfg.enrichment.budget_ms;
     pc.enrichment.max_abandoned = cfg.enrichment.max_abandoned;
     pc.artifacts.max_hash_bytes = cfg.artifacts.max_hash_bytes;
+    // Alerts sit between the producers and the audit sink: a record, then its alerts.
+    alert::AlertEngine alerts(&sink, cfg.alerts, mono_now);
+    spdlog::info("alert rules: {} in force", cfg.alerts ? cfg.alerts->rules.size() : 0);
     ProcessorDeps pd;
-    pd.sink = &sink;
+    pd.sink = &alerts;
     pd.evidence = evidence;
     observer::Observer* o = obs.get();
     pd.track = [o](pid_t pid) { return o->add_tracked(pid); };
@@ -242,7 +246,7 @@ int run_daemon(const RunOptions& opts) {
     auto& hooks = daemon_hooks();
     if (hooks.on_start) {
         DaemonServices s;
-        s.sink = &sink;
+        s.sink = &alerts;
         s.own_attaches = &proc.own_attach_registry();
         s.add_listener = [&proc](JvmListener* l) { proc.add_listener(l); };
         s.agents_of = [&proc](pid_t pid, uint64_t start) { return proc.agents_of(pid, start); };
@@ -344,8 +348,9 @@ int run_daemon(const RunOptions& opts) {
                     sink.emit({{"type", "daemon.reload"}, {"ok", false}, {"config", opts.config_source},
                                {"error", rerr}});
                 } else {
-                    // Only inject: takes effect on reload; audit/observer need a restart.
+                    // Inject and alert rules take effect on reload; audit/observer need a restart.
                     if (hooks.on_reload) hooks.on_reload(*fresh);
+                    alerts.set_policy(fresh->alerts);
                     spdlog::info("reloaded {}", opts.config_path);
                     sink.emit({{"type", "daemon.reload"}, {"ok", true}, {"config", opts.config_source}});
                 }
@@ -362,6 +367,7 @@ int run_daemon(const RunOptions& opts) {
             auto stats = proc.stats_event(kernel_counters(*obs), sink.dropped(), false, uptime(),
                                           sink.write_lost());
             add_evidence_stats(stats, evidence.get());
+            stats["alerts"] = alerts.stats_json();
             notifier.status(status_line(stats));
             sink.emit(std::move(stats));
         }
@@ -379,6 +385,7 @@ int run_daemon(const RunOptions& opts) {
     if (hooks.on_stop) hooks.on_stop();
     auto final_stats = proc.stats_event(kernel_counters(*obs), sink.dropped(), true, uptime(), sink.write_lost());
     add_evidence_stats(final_stats, evidence.get());
+    final_stats["alerts"] = alerts.stats_json();
     sink.emit(std::move(final_stats));
     sink.emit({{"type", "daemon.stop"}, {"pid", getpid()}, {"reason", stop_reason}, {"uptime_s", uptime()}});
     sink.stop();                 // writes what is queued, fsyncs

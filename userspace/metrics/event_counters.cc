@@ -21,7 +21,7 @@ std::string_view string_or_empty(const nlohmann::json& ev, const char* key) {
 EventCounters::EventCounters() {
     for (const char* t : {"daemon.start", "daemon.stop", "daemon.reload", "stats", "jvm.start",
                           "jvm.exit", "attach", "thread_dump_request", "inject.matched", "inject.ok",
-                          "inject.failed", "inject.skipped", "agent.load", "jvm.dcmd"})
+                          "inject.failed", "inject.skipped", "agent.load", "jvm.dcmd", "alert"})
         c_.by_type[t] = 0;
 }
 
@@ -43,6 +43,9 @@ void EventCounters::on_event(const nlohmann::json& ev) {
         bool self = it != ev.end() && it->is_boolean() && it->get<bool>();
         ++c_.attaches[{std::string(attach_op_label(string_field(ev, "operation"))),
                        std::string(attach_outcome_label(string_or_empty(ev, "outcome"))), self}];
+    } else if (type == "alert") {
+        std::string_view sev = string_or_empty(ev, "severity");
+        ++c_.alerts[{rule_label(ev), std::string(alert_severity_label(sev))}];
     } else if (type == "inject.matched") {
         ++c_.inject_matched[rule_label(ev)];
     } else if (type == "inject.ok") {

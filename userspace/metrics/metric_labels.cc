@@ -14,11 +14,11 @@ std::string_view pick(const std::array<std::string_view, N>& known, std::string_
     return it == known.end() ? std::string_view("other") : *it;
 }
 
-constexpr std::array<std::string_view, 14> kEventTypes = {
+constexpr std::array<std::string_view, 15> kEventTypes = {
     "daemon.start", "daemon.stop",    "daemon.reload",  "stats",
     "jvm.start",    "jvm.exit",       "attach",         "thread_dump_request",
     "inject.matched", "inject.ok",    "inject.failed",  "inject.skipped",
-    "agent.load",   "jvm.dcmd"};
+    "agent.load",   "jvm.dcmd",       "alert"};
 
 // attach/request.cc's operations (what a JDK client sends).
 constexpr std::array<std::string_view, 10> kAttachOps = {
@@ -52,6 +52,9 @@ std::string_view attach_op_label(const std::string* op) {
 std::string_view attach_outcome_label(std::string_view outcome) { return pick(kAttachOutcomes, outcome); }
 std::string_view inject_failure_label(std::string_view outcome) { return pick(kInjectFailures, outcome); }
 std::string_view inject_skip_label(std::string_view reason) { return pick(kInjectSkips, reason); }
+
+constexpr std::array<std::string_view, 5> kSeverities = {"info", "low", "medium", "high", "critical"};
+std::string_view alert_severity_label(std::string_view s) { return pick(kSeverities, s); }
 
 std::string jdk_major_label(std::string_view v) {
     // Legacy "1.8.0_392": the major is the second number.

@@ -19,6 +19,7 @@ std::string_view attach_outcome_label(std::string_view outcome);
 std::string_view inject_failure_label(std::string_view outcome);
 // inject.skipped's reason (dry_run, excluded, ...) or "other".
 std::string_view inject_skip_label(std::string_view reason);
+std::string_view alert_severity_label(std::string_view severity);
 // The major version of a JDK version string: "17.0.15" -> "17", "1.8.0_392" -> "8",
 // "25" -> "25"; "unknown" when empty or not a version (1..999).
 std::string jdk_major_label(std::string_view version);

@@ -7,134 +7,28 @@
 #include <set>
 
 #include "userspace/policy/agent_file_check.h"
+#include "userspace/policy/yaml_reader.h"
 
 namespace jvmwatch::policy {
 
 namespace {
 
-class Parser {
+class Parser : YamlReader {
 public:
     Parser(std::string file, std::vector<std::string>* errors, const ParseOptions& o)
-        : file_(std::move(file)), errors_(errors), opts_(o) {}
+        : YamlReader(std::move(file), errors), opts_(o) {}
 
     std::optional<Policy> policy(const YAML::Node& n);
 
 private:
-    std::string at(const YAML::Node& n) const {
-        auto m = n.Mark();
-        if (m.line < 0) return file_;
-        return file_ + ":" + std::to_string(m.line + 1);
-    }
-    void fail(const YAML::Node& n, const std::string& why) {
-        errors_->push_back(at(n) + ": " + why);
-    }
-    bool is_map(const YAML::Node& n, const std::string& what) {
-        if (n.IsMap()) return true;
-        fail(n, what + ": expected a mapping");
-        return false;
-    }
-    // Keys must come from `allowed`: a typo must not silently disable a matcher.
-    bool known_keys(const YAML::Node& n, const std::string& what,
-                    const std::set<std::string>& allowed) {
-        bool ok = true;
-        for (auto it = n.begin(); it != n.end(); ++it) {
-            const auto key = it->first.Scalar();
-            if (!allowed.count(key)) {
-                std::string list;
-                for (auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-                fail(it->first, "unknown key \"" + key + "\" in " + what + " (expected one of: " +
-                                    list + ")");
-                ok = false;
-            }
-        }
-        return ok;
-    }
-    std::optional<std::string> str(const YAML::Node& n, const std::string& what) {
-        if (!n.IsScalar()) { fail(n, what + ": expected a string"); return std::nullopt; }
-        return n.Scalar();
-    }
-    std::optional<bool> boolean(const YAML::Node& n, const std::string& what) {
-        bool v;
-        if (n.IsScalar() && YAML::convert<bool>::decode(n, v)) return v;
-        fail(n, what + ": expected true or false");
-        return std::nullopt;
-    }
-    std::optional<uint32_t> uint(const YAML::Node& n, const std::string& what, uint64_t lo,
-                                 uint64_t hi) {
-        long long v;
-        if (!n.IsScalar() || !YAML::convert<long long>::decode(n, v)) {
-            fail(n, what + ": expected an integer");
-            return std::nullopt;
-        }
-        if (v < static_cast<long long>(lo) || v > static_cast<long long>(hi)) {
-            fail(n, what + ": " + std::to_string(v) + " is out of range [" + std::to_string(lo) +
-                        ", " + std::to_string(hi) + "]");
-            return std::nullopt;
-        }
-        return static_cast<uint32_t>(v);
-    }
-    std::optional<double> number(const YAML::Node& n, const std::string& what) {
-        double v;
-        if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || !std::isfinite(v)) {
-            fail(n, what + ": expected a number");
-            return std::nullopt;
-        }
-        return v;
-    }
-
-    bool patterns(const YAML::Node& n, const std::string& what, std::vector<Pattern>* out);
-    std::optional<Pattern> pattern(const YAML::Node& n, const std::string& what);
     std::optional<Matcher> matcher(const YAML::Node& n, const std::string& what);
     std::optional<Agent> agent(const YAML::Node& n, const std::string& what);
     std::optional<When> when(const YAML::Node& n, const std::string& what);
     std::optional<Rule> rule(const YAML::Node& n, size_t index, bool default_existing);
 
-    std::string file_;
-    std::vector<std::string>* errors_;
     ParseOptions opts_;
     std::string state_dir_ = Policy{}.state_dir;  // known before the rules are parsed
 };
-
-// A pattern: "text" (a glob), {glob: "text"} or {regex: "text"}.
-std::optional<Pattern> Parser::pattern(const YAML::Node& n, const std::string& what) {
-    std::string e;
-    if (n.IsScalar()) {
-        auto p = Pattern::glob(n.Scalar(), &e);
-        if (!p) fail(n, what + ": " + e);
-        return p;
-    }
-    if (!n.IsMap() || n.size() != 1) {
-        fail(n, what + ": expected a glob string, {glob: ...} or {regex: ...}");
-        return std::nullopt;
-    }
-    auto it = n.begin();
-    const auto kind = it->first.Scalar();
-    if (kind != "glob" && kind != "regex") {
-        fail(it->first, "unknown key \"" + kind + "\" in " + what + " (expected glob or regex)");
-        return std::nullopt;
-    }
-    auto text = str(it->second, what + "." + kind);
-    if (!text) return std::nullopt;
-    auto p = kind == "glob" ? Pattern::glob(*text, &e) : Pattern::regex(*text, &e);
-    if (!p) fail(it->second, what + ": " + e);
-    return p;
-}
-
-// One pattern or a list of them (any may match).
-bool Parser::patterns(const YAML::Node& n, const std::string& what, std::vector<Pattern>* out) {
-    if (n.IsSequence()) {
-        if (n.size() == 0) { fail(n, what + ": empty list"); return false; }
-        bool ok = true;
-        for (size_t i = 0; i < n.size(); ++i) {
-            auto p = pattern(n[i], what);
-            if (p) out->push_back(std::move(*p)); else ok = false;
-        }
-        return ok;
-    }
-    auto p = pattern(n, what);
-    if (p) out->push_back(std::move(*p));
-    return p.has_value();
-}
 
 std::optional<Matcher> Parser::matcher(const YAML::Node& n, const std::string& what) {
     if (!is_map(n, what)) return std::nullopt;
