@@ -212,7 +212,8 @@ FUZZ_TARGETS  := reply_parser attach_request event_decoder daemon_config policy_
                  json_string proc_status proc_stat proc_maps proc_nul_list proc_cgroup elf_symbols \
                  api_request jar_manifest
 POLICY_SRCS   := $(addprefix userspace/policy/,policy_parser.cc pattern.cc version_range.cc \
-                   agent_file_check.cc sha256.cc) attach/safe_fs.cc
+                   agent_file_check.cc sha256.cc) attach/safe_fs.cc \
+                 userspace/artifacts/jar_manifest.cc userspace/artifacts/zip_entry.cc
 fuzz_srcs_reply_parser   := attach/protocol.cc
 fuzz_srcs_attach_request := userspace/daemon/attach_request.cc attach/protocol.cc
 fuzz_srcs_event_decoder  := userspace/daemon/event_decoder.cc userspace/daemon/raw_event_json.cc \
