@@ -230,6 +230,8 @@ fuzz_srcs_api_request    := userspace/api/api_request.cc userspace/api/api_state
 fuzz_srcs_elf_symbols    := userspace/observer/elf_symbols.cc userspace/observer/jdk_probe_symbols.cc
 fuzz_srcs_jar_manifest   := userspace/artifacts/jar_manifest.cc userspace/artifacts/zip_entry.cc
 fuzz_libs_jar_manifest   := -lz
+fuzz_libs_policy_parser  := -lz
+fuzz_libs_daemon_config  := -lz
 
 fuzz_obj  = $(patsubst %.cc,$(BUILD)/fuzz/obj/%.o,$(1))
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/%_fuzzer,$(FUZZ_TARGETS))
