@@ -189,6 +189,9 @@ struct Observer::Impl {
                 log("ring buffer poll failed: " + errstr(n));
                 break;
             }
+            // A timed-out poll consumes nothing: records submitted without a wake-up
+            // (submit_quiet) would wait for the next woken one.  Take them now.
+            if (n == 0) ring_buffer__consume(rb.get());
         }
         ring_buffer__consume(rb.get());   // what was submitted before the links went away
     }
