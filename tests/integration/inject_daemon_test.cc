@@ -605,7 +605,7 @@ TEST_F(InjectDaemon, MetricsCountInjectionsByRuleAndOutcome) {
         if (!r || r->status != 200) return false;
         m = parse_prom_text(r->body);
         return prom_sum(m, "jvmwatch_injections_total", {"rule=\"test-rule\"", "outcome=\"ok\""}) == 1 &&
-               prom_sum(m, "jvmwatch_attaches_total", {"op=\"unknown\"", "self=\"true\""}) >= 1;
+               prom_sum(m, "jvmwatch_attaches_total", {"op=\"load\"", "self=\"true\""}) >= 1;
     }, std::chrono::seconds(30));
     EXPECT_TRUE(counted) << "injections " << prom_sum(m, "jvmwatch_injections_total")
                          << ", own attaches " << prom_sum(m, "jvmwatch_attaches_total", {"self=\"true\""});
