@@ -212,7 +212,8 @@ FUZZ_TARGETS  := reply_parser attach_request event_decoder daemon_config policy_
                  json_string proc_status proc_stat proc_maps proc_nul_list proc_cgroup elf_symbols \
                  api_request jar_manifest
 POLICY_SRCS   := $(addprefix userspace/policy/,policy_parser.cc pattern.cc version_range.cc \
-                   agent_file_check.cc sha256.cc) attach/safe_fs.cc
+                   agent_file_check.cc sha256.cc) attach/safe_fs.cc \
+                 userspace/artifacts/jar_manifest.cc userspace/artifacts/zip_entry.cc
 fuzz_srcs_reply_parser   := attach/protocol.cc
 fuzz_srcs_attach_request := userspace/daemon/attach_request.cc attach/protocol.cc
 fuzz_srcs_event_decoder  := userspace/daemon/event_decoder.cc userspace/daemon/raw_event_json.cc \
@@ -229,6 +230,8 @@ fuzz_srcs_api_request    := userspace/api/api_request.cc userspace/api/api_state
 fuzz_srcs_elf_symbols    := userspace/observer/elf_symbols.cc userspace/observer/jdk_probe_symbols.cc
 fuzz_srcs_jar_manifest   := userspace/artifacts/jar_manifest.cc userspace/artifacts/zip_entry.cc
 fuzz_libs_jar_manifest   := -lz
+fuzz_libs_policy_parser  := -lz
+fuzz_libs_daemon_config  := -lz
 
 fuzz_obj  = $(patsubst %.cc,$(BUILD)/fuzz/obj/%.o,$(1))
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/%_fuzzer,$(FUZZ_TARGETS))

@@ -131,11 +131,12 @@ protected:
     }
     std::unique_ptr<Child> start_app(const std::string& main = "jw.inject.InjectApp",
                                      std::vector<std::string> extra = {},
-                                     std::optional<uid_t> uid = std::nullopt) {
+                                     std::optional<uid_t> uid = std::nullopt,
+                                     const std::string& java = "java") {
         Child::Spec s;
         s.uid = uid;
         s.gid = uid;
-        s.argv = {"java"};
+        s.argv = {java};
         for (auto& f : kSmallJvm) s.argv.push_back(f);
         for (auto& f : extra) s.argv.push_back(f);
         for (auto& a : std::vector<std::string>{"-cp", dir_.file("cp"), main, "--tag", tag_, "--run-ms", "120000"})
@@ -604,7 +605,7 @@ TEST_F(InjectDaemon, MetricsCountInjectionsByRuleAndOutcome) {
         if (!r || r->status != 200) return false;
         m = parse_prom_text(r->body);
         return prom_sum(m, "jvmwatch_injections_total", {"rule=\"test-rule\"", "outcome=\"ok\""}) == 1 &&
-               prom_sum(m, "jvmwatch_attaches_total", {"op=\"unknown\"", "self=\"true\""}) >= 1;
+               prom_sum(m, "jvmwatch_attaches_total", {"op=\"load\"", "self=\"true\""}) >= 1;
     }, std::chrono::seconds(30));
     EXPECT_TRUE(counted) << "injections " << prom_sum(m, "jvmwatch_injections_total")
                          << ", own attaches " << prom_sum(m, "jvmwatch_attaches_total", {"self=\"true\""});
@@ -653,6 +654,97 @@ TEST_F(InjectDaemon, ApiPsShowsTheInjectionAndTheInjectedAgent) {
     std::string table;
     EXPECT_EQ(run_command({bin_path("jvmwatch"), "ps", "--socket", sock}, &table), 0);
     EXPECT_NE(table.find("test-rule:ok"), std::string::npos) << table;
+    stop_daemon(d);
+}
+
+TEST_F(InjectDaemon, JvmStartedWithTheRulesAgentIsSkippedAlreadyPresent) {
+    JW_REQUIRE_ROOT();
+    std::string marker = dir_.file("marker");
+    write_config(policy(marker_agent(marker)));
+    auto d = start_daemon();
+    auto app = start_app("jw.inject.InjectApp",
+                         {"-javaagent:" + abs_jar("inject_marker") + "=marker=" + marker});
+    ASSERT_TRUE(eventually([&] { return events_of(log_, "inject.skipped", app->pid()).size() == 1; },
+                           std::chrono::seconds(60))) << d->output();
+    auto e = events_of(log_, "inject.skipped", app->pid())[0];
+    EXPECT_EQ(e["reason"], "already_present");
+    std::string detail = e["detail"];
+    EXPECT_NE(detail.find("-javaagent:" + abs_jar("inject_marker")), std::string::npos) << detail;
+    EXPECT_NE(detail.find("sha256 " + file_sha256(abs_jar("inject_marker"))),
+              std::string::npos) << detail;
+    ASSERT_TRUE(app->wait_for_output("READY"));
+    usleep(500 * 1000);
+    EXPECT_EQ(marker_counts(marker)[app->pid()], 1);  // its own -javaagent, not a second copy
+    EXPECT_EQ(events_of(log_, "inject.ok").size(), 0u);
+    stop_daemon(d);
+}
+
+TEST_F(InjectDaemon, JvmCarryingAConflictingAgentIsSkippedNamingIt) {
+    JW_REQUIRE_ROOT();
+    std::string marker = dir_.file("marker"), other = dir_.file("other-vendor");
+    // build/java/marker.jar (jw.test.MarkerAgent) stands in for another vendor's agent.
+    write_config(policy(marker_agent(marker), "      conflicts: [\"*/dd-java-agent*.jar\", "
+                                              "\"class:jw.test.Marker*\"]\n"));
+    auto d = start_daemon();
+    auto app = start_app("jw.inject.InjectApp", {"-javaagent:" + abs_jar("marker") + "=" + other});
+    auto plain = start_app();
+    ASSERT_TRUE(eventually([&] { return events_of(log_, "inject.skipped", app->pid()).size() == 1 &&
+                                        events_of(log_, "inject.ok", plain->pid()).size() == 1; },
+                           std::chrono::seconds(60))) << d->output();
+    auto e = events_of(log_, "inject.skipped", app->pid())[0];
+    EXPECT_EQ(e["reason"], "conflict");
+    EXPECT_EQ(e["detail"], "-javaagent:" + abs_jar("marker") + " (cmdline) matches conflict "
+                           "\"class:jw.test.Marker*\" (class jw.test.MarkerAgent)");
+    EXPECT_TRUE(fs::exists(other));  // the other vendor's agent ran
+    EXPECT_EQ(marker_counts(marker).count(app->pid()), 0u);
+    // A JDK 17 JVM whose agents were known: checked, no JEP 451 warning.
+    auto ok = events_of(log_, "inject.ok", plain->pid())[0];
+    EXPECT_EQ(ok["agent_inventory"], "checked");
+    EXPECT_EQ(ok["dynamic_load_warning"], false);
+    stop_daemon(d);
+}
+
+std::string temurin25_java() {
+    const std::string java = "/usr/lib/jvm/temurin-25-jdk-amd64/bin/java";
+    return access(java.c_str(), X_OK) == 0 ? java : "";
+}
+
+TEST_F(InjectDaemon, Jdk25DynamicLoadReportsTheJep451Warning) {
+    JW_REQUIRE_ROOT();
+    std::string java = temurin25_java();
+    if (java.empty()) GTEST_SKIP() << "no Temurin 25 in /usr/lib/jvm";
+    std::string marker = dir_.file("marker");
+    write_config(policy(marker_agent(marker)));
+    auto d = start_daemon();
+    auto app = start_app("jw.inject.InjectApp", {}, std::nullopt, java);
+    auto flagged = start_app("jw.inject.InjectApp", {"-XX:+EnableDynamicAgentLoading"}, std::nullopt, java);
+    ASSERT_TRUE(eventually([&] { return events_of(log_, "inject.ok", app->pid()).size() == 1 &&
+                                        events_of(log_, "inject.ok", flagged->pid()).size() == 1; },
+                           std::chrono::seconds(60))) << d->output();
+    EXPECT_EQ(events_of(log_, "inject.ok", app->pid())[0]["dynamic_load_warning"], true);
+    EXPECT_EQ(events_of(log_, "inject.ok", flagged->pid())[0]["dynamic_load_warning"], false);
+    // What the field claims: the JVM printed the warning into the application's stderr.
+    EXPECT_TRUE(app->wait_for_output("has been loaded dynamically", std::chrono::seconds(20))) << app->output();
+    usleep(300 * 1000);
+    EXPECT_EQ(flagged->output().find("has been loaded dynamically"), std::string::npos) << flagged->output();
+    stop_daemon(d);
+}
+
+TEST_F(InjectDaemon, Jdk25RuleWithOnDynamicLoadWarningSkipSkipsIt) {
+    JW_REQUIRE_ROOT();
+    std::string java = temurin25_java();
+    if (java.empty()) GTEST_SKIP() << "no Temurin 25 in /usr/lib/jvm";
+    std::string marker = dir_.file("marker");
+    write_config(policy(marker_agent(marker), "      on_dynamic_load_warning: skip\n"));
+    auto d = start_daemon();
+    auto app = start_app("jw.inject.InjectApp", {}, std::nullopt, java);
+    ASSERT_TRUE(eventually([&] { return events_of(log_, "inject.skipped", app->pid()).size() == 1; },
+                           std::chrono::seconds(60))) << d->output();
+    EXPECT_EQ(events_of(log_, "inject.skipped", app->pid())[0]["reason"], "dynamic_load_warning");
+    ASSERT_TRUE(app->wait_for_output("READY"));
+    usleep(500 * 1000);
+    EXPECT_FALSE(fs::exists(marker));
+    EXPECT_EQ(app->output().find("loaded dynamically"), std::string::npos);
     stop_daemon(d);
 }
 

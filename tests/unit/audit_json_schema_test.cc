@@ -84,7 +84,8 @@ std::vector<json> one_of_each_type() {
         merge(envelope("inject.matched"), {{"jvm", {{"pid", 1}, {"main", "A"}}}, {"rule", "r"},
                                            {"agent", {{"kind", "java"}, {"path", "/a.jar"}, {"options", ""}}},
                                            {"existing", false}, {"dry_run", false}}),
-        merge(envelope("inject.ok"), {{"jvm", {{"pid", 1}}}, {"rule", "r"}, {"attempts", 1}, {"ms_from_exec", nullptr}}),
+        merge(envelope("inject.ok"), {{"jvm", {{"pid", 1}}}, {"rule", "r"}, {"attempts", 1}, {"ms_from_exec", nullptr},
+                                       {"dynamic_load_warning", false}, {"agent_inventory", "unknown"}}),
         merge(envelope("inject.failed"), {{"jvm", {{"pid", 1}}}, {"rule", "r"}, {"outcome", "timed_out"}}),
         merge(envelope("inject.skipped"), {{"jvm", {{"pid", 1}}}, {"rule", nullptr}, {"reason", "excluded"}}),
     };

@@ -115,7 +115,8 @@ std::map<std::string, json> one_of_each_type() {
                                            {"agent", agent()}, {"existing", true}, {"dry_run", false}}));
     add(merge(envelope("inject.ok"), {{"pid", 3374}, {"jvm", inject_jvm()}, {"rule", "apm"}, {"agent", agent()},
                                       {"attempts", 2}, {"attach_ms", 41.37}, {"agent_path", "/tmp/jw-agent.jar"},
-                                      {"staged", true}, {"ms_from_exec", nullptr}}));
+                                      {"staged", true}, {"ms_from_exec", nullptr},
+                                      {"dynamic_load_warning", true}, {"agent_inventory", "checked"}}));
     add(merge(envelope("inject.failed"), {{"pid", 3374}, {"jvm", inject_jvm()}, {"rule", "apm"}, {"agent", agent()},
                                           {"outcome", "agent_error"}, {"detail", "return code: 102"},
                                           {"attempts", 1}}));

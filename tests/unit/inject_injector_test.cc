@@ -141,6 +141,7 @@ protected:
         d.attach = engine_.fn();
         d.vm_initialized_thread = "";  // our fake JVMs have no such thread
         d.agent_owner = geteuid();     // as the parser's trusted_uid above
+        d.agents_of = agents_of_;
         std::string err;
         auto inj = Injector::create(std::move(p), d, &err);
         EXPECT_TRUE(inj) << err;
@@ -162,6 +163,7 @@ protected:
     RecordingSink sink_;
     RecordingRegistry registry_;
     FakeEngine engine_;
+    std::function<std::optional<daemon::AgentInventory>(pid_t, uint64_t)> agents_of_;
 };
 
 TEST_F(InjectInjector, AttachesMatchingJvmOnceSignalDispatchIsUp) {
@@ -536,6 +538,83 @@ TEST_F(InjectInjector, MalformedJournalLinesAreCountedInStats) {
     auto inj = start(make_policy(rule("apm")));
     ASSERT_TRUE(inj);
     EXPECT_EQ(inj->stats().journal_lines_skipped, 2u);
+}
+
+// The daemon's inventory of a JVM's agents, as agents_of would answer.
+daemon::AgentInventory inventory_with(const std::string& path, const std::string& sha) {
+    daemon::StaticAgent a;
+    a.kind = "java";
+    a.path = path;
+    a.file = artifacts::AgentArtifact{};
+    a.file->found = true;
+    a.file->sha256 = sha;
+    daemon::AgentInventory inv;
+    inv.static_agents = daemon::StaticAgents{{a}, 0};
+    return inv;
+}
+
+TEST_F(InjectInjector, JvmCarryingTheAgentOrAConflictIsSkipped) {
+    Child other(sleeper());
+    std::string ours = policy::sha256_hex("PK fake agent");
+    agents_of_ = [&](pid_t pid, uint64_t) -> std::optional<daemon::AgentInventory> {
+        if (pid == getpid()) return inventory_with("/elsewhere/copy.jar", ours);
+        return inventory_with("/opt/dd/dd-java-agent.jar", std::string(64, 'b'));
+    };
+    auto inj = start(make_policy(rule("apm", "    conflicts: [\"*/dd-java-agent*.jar\"]\n")));
+    auto j1 = fake_jvm(getpid(), "jw.inject.InjectApp");
+    auto j2 = fake_jvm(other.pid(), "jw.inject.InjectApp");
+    for (auto* j : {&j1, &j2}) {
+        inj->on_jvm_started(*j, 0, false);
+        ready(*inj, *j);
+    }
+    ASSERT_TRUE(eventually([&] { return sink_.count("inject.skipped") == 2; }));
+    std::map<std::string, std::string> by_reason;
+    for (auto& e : sink_.of("inject.skipped")) by_reason[e["reason"]] = e["detail"];
+    ASSERT_EQ(by_reason.size(), 2u);
+    EXPECT_NE(by_reason["already_present"].find("-javaagent:/elsewhere/copy.jar"), std::string::npos);
+    EXPECT_NE(by_reason["conflict"].find("/opt/dd/dd-java-agent.jar"), std::string::npos);
+    EXPECT_EQ(engine_.count(), 0u);
+}
+
+TEST_F(InjectInjector, OkSaysWhetherTheAgentsWereKnownAndWhetherJep451Warns) {
+    Child other(sleeper());
+    agents_of_ = [&](pid_t pid, uint64_t) -> std::optional<daemon::AgentInventory> {
+        if (pid == getpid()) return inventory_with("/opt/unrelated.jar", std::string(64, 'c'));
+        return std::nullopt;  // enrichment failed: unknown
+    };
+    auto inj = start(make_policy(rule("apm")));
+    auto j1 = fake_jvm(getpid(), "jw.inject.InjectApp");
+    j1.jdk_version = "25";
+    auto j2 = fake_jvm(other.pid(), "jw.inject.InjectApp", {"-XX:+EnableDynamicAgentLoading"});
+    j2.jdk_version = "21.0.4";
+    for (auto* j : {&j1, &j2}) {
+        inj->on_jvm_started(*j, 0, false);
+        ready(*inj, *j);
+    }
+    ASSERT_TRUE(eventually([&] { return sink_.count("inject.ok") == 2; }));
+    for (auto& e : sink_.of("inject.ok")) {
+        bool first = e["jvm"]["pid"] == getpid();
+        EXPECT_EQ(e["dynamic_load_warning"], first) << e.dump();
+        EXPECT_EQ(e["agent_inventory"], first ? "checked" : "unknown") << e.dump();
+    }
+}
+
+TEST_F(InjectInjector, RuleMaySkipJvmsThatWouldPrintTheJep451Warning) {
+    Child other(sleeper());
+    auto inj = start(make_policy(rule("apm", "    on_dynamic_load_warning: skip\n")));
+    auto j1 = fake_jvm(getpid(), "jw.inject.InjectApp");
+    j1.jdk_version = "25.0.1";
+    auto j2 = fake_jvm(other.pid(), "jw.inject.InjectApp");  // 17: no warning
+    for (auto* j : {&j1, &j2}) {
+        inj->on_jvm_started(*j, 0, false);
+        ready(*inj, *j);
+    }
+    ASSERT_TRUE(eventually([&] { return sink_.count("inject.skipped") == 1 && sink_.count("inject.ok") == 1; }));
+    auto e = sink_.of("inject.skipped")[0];
+    EXPECT_EQ(e["reason"], "dynamic_load_warning");
+    EXPECT_EQ(e["jvm"]["pid"], getpid());
+    EXPECT_NE(e["detail"].get<std::string>().find("JEP 451"), std::string::npos);
+    EXPECT_EQ(sink_.of("inject.ok")[0]["jvm"]["pid"], other.pid());
 }
 
 }  // namespace

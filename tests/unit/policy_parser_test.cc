@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "tests/common/support.h"
+#include "tests/unit/zip_test_image.h"
 #include "userspace/policy/agent_file_check.h"
 #include "userspace/policy/policy_parser.h"
 #include "userspace/policy/sha256.h"
@@ -323,6 +324,64 @@ TEST_F(PolicyParser, YamlSyntaxError) {
 TEST_F(PolicyParser, ErrorsFromSeveralRulesAreAllReported) {
     EXPECT_FALSE(parse("inject:\n  bogus: 1\n  rules:\n    - name: a\n      agent: {jar: /nonexistent/a.jar}\n"));
     EXPECT_EQ(errors_.size(), 2u);
+}
+
+TEST_F(PolicyParser, ConflictsParsePathAndClassGlobs) {
+    auto p = parse(rule_with("      conflicts:\n"
+                             "        - \"*/dd-java-agent*.jar\"\n"
+                             "        - \"class:io.opentelemetry.javaagent.*\"\n"
+                             "      on_dynamic_load_warning: skip\n"));
+    ASSERT_TRUE(p) << error();
+    const auto& c = p->rules[0].conflicts;
+    ASSERT_EQ(c.size(), 2u);
+    EXPECT_EQ(c[0].on, Conflict::On::path);
+    EXPECT_TRUE(c[0].pattern.matches("/opt/datadog/dd-java-agent-1.30.jar"));
+    EXPECT_EQ(c[1].on, Conflict::On::agent_class);
+    EXPECT_EQ(c[1].text, "class:io.opentelemetry.javaagent.*");
+    EXPECT_TRUE(c[1].pattern.matches("io.opentelemetry.javaagent.OpenTelemetryAgent"));
+    EXPECT_FALSE(c[1].pattern.matches("class:io.opentelemetry.javaagent.OpenTelemetryAgent"));
+    EXPECT_EQ(p->rules[0].on_dynamic_load_warning, OnDynamicLoadWarning::skip);
+}
+
+TEST_F(PolicyParser, DefaultsLoadOnWarningAndNoConflicts) {
+    auto p = parse(rule_with(""));
+    ASSERT_TRUE(p) << error();
+    EXPECT_TRUE(p->rules[0].conflicts.empty());
+    EXPECT_EQ(p->rules[0].on_dynamic_load_warning, OnDynamicLoadWarning::load);
+}
+
+TEST_F(PolicyParser, BadConflictsAreRefusedWithTheirLine) {
+    EXPECT_FALSE(parse(rule_with("      conflicts: [\"dd-java-agent.jar\"]\n")));
+    EXPECT_EQ(error(), "F:5: rule \"r1\".conflicts: \"dd-java-agent.jar\" is neither a path glob "
+                       "(starting with / or *) nor class:GLOB");
+    EXPECT_FALSE(parse(rule_with("      conflicts:\n        - \"class:\"\n")));
+    EXPECT_EQ(error(), "F:6: rule \"r1\".conflicts: \"class:\": empty pattern");
+    EXPECT_FALSE(parse(rule_with("      conflicts: []\n")));
+    EXPECT_EQ(error(), "F:5: rule \"r1\".conflicts: empty list");
+    EXPECT_FALSE(parse(rule_with("      conflicts: [{a: b}]\n")));
+    EXPECT_EQ(error(), "F:5: rule \"r1\".conflicts: expected a string");
+}
+
+TEST_F(PolicyParser, BadOnDynamicLoadWarning) {
+    EXPECT_FALSE(parse(rule_with("      on_dynamic_load_warning: refuse\n")));
+    EXPECT_EQ(error(), "F:5: rule \"r1\".on_dynamic_load_warning: \"refuse\" (expected load or skip)");
+    EXPECT_FALSE(parse(rule_with("      on_dynamic_load_warning: [load]\n")));
+    EXPECT_EQ(error(), "F:5: rule \"r1\".on_dynamic_load_warning: expected a string");
+}
+
+TEST_F(PolicyParser, AgentManifestClassesAreReadAtLoad) {
+    auto jar = test::build_zip({{"META-INF/MANIFEST.MF",
+                                 "Manifest-Version: 1.0\r\nAgent-Class: a.Agent\r\n"
+                                 "Premain-Class: a.Premain\r\n\r\n", true}});
+    std::string path = write("real.jar", jar.bytes, 0644);
+    auto p = parse("inject:\n  rules:\n    - name: r1\n      agent: {jar: " + path + "}\n");
+    ASSERT_TRUE(p) << error();
+    EXPECT_EQ(p->rules[0].agent.manifest_classes, (std::vector<std::string>{"a.Agent", "a.Premain"}));
+    EXPECT_EQ(p->rules[0].agent.content_sha256, sha256_hex(jar.bytes));
+    // Not a jar: loaded as before, with no classes to compare.
+    auto q = parse(rule_with(""));
+    ASSERT_TRUE(q) << error();
+    EXPECT_TRUE(q->rules[0].agent.manifest_classes.empty());
 }
 
 }  // namespace

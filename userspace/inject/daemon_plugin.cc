@@ -82,6 +82,7 @@ private:
         InjectorDeps d;
         d.sink = services_.sink;
         d.registry = services_.own_attaches;
+        d.agents_of = services_.agents_of;
         std::string err;
         auto inj = Injector::create(p, d, &err);
         if (!inj) { spdlog::error("inject: disabled: {}", err); return; }

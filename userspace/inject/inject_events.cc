@@ -16,6 +16,9 @@ std::string_view to_string(SkipReason r) {
         case SkipReason::overloaded: return "overloaded";
         case SkipReason::exited: return "exited";
         case SkipReason::agent_changed: return "agent_changed";
+        case SkipReason::already_present: return "already_present";
+        case SkipReason::conflict: return "conflict";
+        case SkipReason::dynamic_load_warning: return "dynamic_load_warning";
     }
     return "?";
 }

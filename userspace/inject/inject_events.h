@@ -25,6 +25,9 @@ enum class SkipReason {
     overloaded,                // queue or table full (counted as a drop)
     exited,                    // the JVM was gone before the attach
     agent_changed,             // the agent file is not what the loaded config accepted
+    already_present,           // the JVM carries the rule's agent (same sha256 or class)
+    conflict,                  // the JVM carries an agent the rule's conflicts: names
+    dynamic_load_warning,      // JEP 451 would warn; on_dynamic_load_warning: skip
 };
 std::string_view to_string(SkipReason);
 

@@ -8,6 +8,7 @@
 
 #include "attach/procfs.h"
 #include "jvmwatch/events.h"
+#include "userspace/inject/agent_checks.h"
 #include "userspace/inject/agent_probe.h"
 #include "userspace/inject/agent_stager.h"
 #include "userspace/policy/rule_matcher.h"
@@ -356,6 +357,19 @@ void Injector::decide(JvmKey k, bool again) {
             return finish_skipped(SkipReason::already_injected, "agent found loaded in the JVM");
         }
     }
+    // What the JVM already carries.  Unknown (no enrichment, or no inventory): inject as
+    // before, and inject.ok says the checks did not run.
+    std::optional<daemon::AgentInventory> inv;
+    if (deps_.agents_of) inv = deps_.agents_of(k.pid, k.start_ticks);
+    bool agents_known = inv && inv->static_agents;
+    if (inv) {
+        if (auto v = check_agents(rule, *inv)) return finish_skipped(v->reason, v->detail);
+    }
+    if (rule.on_dynamic_load_warning == policy::OnDynamicLoadWarning::skip && dynamic_load_warns(*jvm))
+        return finish_skipped(SkipReason::dynamic_load_warning,
+                              "JDK " + jvm->jdk_version +
+                                  " without -XX:+EnableDynamicAgentLoading would print warnings "
+                                  "into the application's stderr (JEP 451)");
     if (pol->dry_run) return finish_skipped(SkipReason::dry_run, "would load " + rule.agent.path);
 
     // Milestones we may have missed (JVM running before we looked): the threads say.
@@ -368,6 +382,7 @@ void Injector::decide(JvmKey k, bool again) {
     for (int i = 0; i < 8; ++i) t->milestones[i] |= have[i];
     t->policy = pol;
     t->rule = &rule;
+    t->agents_known = agents_known;
     t->phase = Phase::waiting;
     maybe_schedule(*t);
 }
@@ -400,6 +415,7 @@ void Injector::attach_job(JvmKey k) {
     const policy::Rule* rule = nullptr;
     uint64_t exec_ts = 0;
     uint32_t attempt = 0;
+    bool agents_known = false;
     bool vm_initialized = deps_.vm_initialized_thread.empty() ||
                           has_thread_named(deps_.proc_root, k.pid, deps_.vm_initialized_thread);
     {
@@ -445,6 +461,7 @@ void Injector::attach_job(JvmKey k) {
         pol = t->policy;
         rule = t->rule;
         exec_ts = t->exec_ts_ns;
+        agents_known = t->agents_known;
     }
     // The identity the daemon reported, pinned from here to the signal: the stager works
     // through this process's /proc dirfd, the engine checks the start time itself.
@@ -532,6 +549,8 @@ void Injector::attach_job(JvmKey k) {
                 {"attach_ms", res.elapsed_ms}, {"agent_path", staged->target_path},
                 {"staged", staged->staged}};
         ev["ms_from_exec"] = exec_ts ? json(double(mono_ns() - exec_ts) / 1e6) : json(nullptr);
+        ev["dynamic_load_warning"] = dynamic_load_warns(jvm);
+        ev["agent_inventory"] = agents_known ? "checked" : "unknown";
         if (confirmed) ev["detail"] = "no reply, agent found loaded";
         emit(std::move(ev));
         finish(k);

@@ -23,6 +23,7 @@
 #include "jvmwatch/attach.h"
 #include "userspace/audit/event_sink.h"
 #include "userspace/daemon/jvm_listener.h"
+#include "userspace/daemon/jvm_table.h"
 #include "userspace/inject/agent_store.h"
 #include "userspace/inject/inject_events.h"
 #include "userspace/inject/state_store.h"
@@ -47,6 +48,9 @@ struct InjectorDeps {
     // Who must own agent files and their directories (root; tests running unprivileged
     // use their own uid), checked again at every attach.
     uid_t agent_owner = 0;
+    // The agents a JVM carries (the daemon's inventory); unset or nullopt: unknown, the
+    // JVM is injected without the already_present/conflict checks (inject.ok says so).
+    std::function<std::optional<daemon::AgentInventory>(pid_t, uint64_t start_ticks)> agents_of;
 };
 
 struct InjectorStats {
@@ -97,6 +101,7 @@ private:
         uint32_t attempts = 0;
         std::optional<TimedQueue::Clock::time_point> rate_wait_since;
         std::optional<TimedQueue::Clock::time_point> init_wait_since;
+        bool agents_known = false;     // the already_present/conflict checks ran
     };
 
     Injector(std::shared_ptr<const policy::Policy> policy, InjectorDeps deps,

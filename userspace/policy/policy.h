@@ -50,7 +50,23 @@ struct Agent {
     // with other content is refused until a reload accepts it.  Empty when the parser did
     // not check agent files (tests).
     std::string content_sha256;
+    // Its jar manifest's Agent-Class and Premain-Class, read at load from the same checked
+    // fd (empty: not a jar, no manifest, or files not checked): a JVM already carrying an
+    // agent with one of these classes already has this agent.
+    std::vector<std::string> manifest_classes;
 };
+
+// An agent another vendor ships that must not share a JVM with the rule's agent: a glob
+// on the agent's path, or (written "class:GLOB") on its Agent-Class or Premain-Class.
+struct Conflict {
+    enum class On { path, agent_class } on = On::path;
+    Pattern pattern;
+    std::string text;                  // as written, for events
+};
+
+// JDK 21+ prints a warning into the application's stderr on a dynamic agent load unless
+// it was started with -XX:+EnableDynamicAgentLoading (JEP 451).
+enum class OnDynamicLoadWarning { load, skip };
 
 enum class Milestone { signal_dispatch, attach_listener, main };
 std::string_view to_string(Milestone);
@@ -73,6 +89,8 @@ struct Rule {
     uint32_t backoff_ms = 200;         // doubled after each failure
     uint32_t timeout_ms = 10000;       // one attempt, handshake included
     bool include_existing = false;     // JVMs running when the daemon starts
+    std::vector<Conflict> conflicts;   // any present: the JVM is skipped ("conflict")
+    OnDynamicLoadWarning on_dynamic_load_warning = OnDynamicLoadWarning::load;
 };
 
 struct Policy {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <set>
 
+#include "userspace/artifacts/jar_manifest.h"
 #include "userspace/policy/agent_file_check.h"
 #include "userspace/policy/yaml_reader.h"
 
@@ -24,6 +25,7 @@ private:
     std::optional<Matcher> matcher(const YAML::Node& n, const std::string& what);
     std::optional<Agent> agent(const YAML::Node& n, const std::string& what);
     std::optional<When> when(const YAML::Node& n, const std::string& what);
+    bool conflicts(const YAML::Node& n, const std::string& what, std::vector<Conflict>* out);
     std::optional<Rule> rule(const YAML::Node& n, size_t index, bool default_existing);
 
     ParseOptions opts_;
@@ -140,9 +142,23 @@ std::optional<Agent> Parser::agent(const YAML::Node& n, const std::string& what)
         a.sha256 = lower;
     }
     if (opts_.check_agent_files) {
-        if (auto e = check_agent_file(a.path, a.sha256, opts_.trusted_uid, &a.content_sha256)) {
-            fail(pn, what + ": " + *e);
+        std::string e;
+        auto src = open_agent_source(a.path, a.sha256, opts_.trusted_uid, &e);
+        if (!src) {
+            fail(pn, what + ": " + e);
             return std::nullopt;
+        }
+        a.content_sha256 = src->sha256;
+        // The classes it names, from the fd that was checked and hashed.  A jar without
+        // a readable manifest is still loadable to the parser; the JVM will say.
+        if (a.kind == AgentKind::java) {
+            if (auto m = artifacts::read_jar_manifest(src->fd.get(), src->size, {}, &e)) {
+                for (const auto* c : {&m->agent_class, &m->premain_class})
+                    if (*c && !(*c)->empty() &&
+                        std::find(a.manifest_classes.begin(), a.manifest_classes.end(), **c) ==
+                            a.manifest_classes.end())
+                        a.manifest_classes.push_back(**c);
+            }
         }
     }
     return a;
@@ -178,11 +194,41 @@ std::optional<When> Parser::when(const YAML::Node& n, const std::string& what) {
     return w;
 }
 
+// A list of "GLOB" (the agent's path) and "class:GLOB" (its Agent-Class or Premain-Class).
+bool Parser::conflicts(const YAML::Node& n, const std::string& what, std::vector<Conflict>* out) {
+    std::vector<YAML::Node> items;
+    if (n.IsSequence()) for (auto x : n) items.push_back(x); else items.push_back(n);
+    if (items.empty()) { fail(n, what + ": empty list"); return false; }
+    bool ok = true;
+    for (auto& x : items) {
+        auto s = str(x, what);
+        if (!s) { ok = false; continue; }
+        Conflict::On on = Conflict::On::path;
+        std::string text = *s;
+        if (text.rfind("class:", 0) == 0) {
+            on = Conflict::On::agent_class;
+            text = text.substr(6);
+        } else if (text.empty() || (text[0] != '/' && text[0] != '*')) {
+            fail(x, what + ": \"" + *s + "\" is neither a path glob (starting with / or *) nor "
+                                          "class:GLOB");
+            ok = false;
+            continue;
+        }
+        if (text.empty()) { fail(x, what + ": \"" + *s + "\": empty pattern"); ok = false; continue; }
+        std::string e;
+        auto p = Pattern::glob(text, &e);
+        if (!p) { fail(x, what + ": " + e); ok = false; continue; }
+        out->push_back(Conflict{on, std::move(*p), *s});
+    }
+    return ok;
+}
+
 std::optional<Rule> Parser::rule(const YAML::Node& n, size_t index, bool default_existing) {
     std::string what = "inject.rules[" + std::to_string(index) + "]";
     if (!is_map(n, what)) return std::nullopt;
     bool ok = known_keys(n, what, {"name", "match", "exclude", "agent", "when", "retries",
-                                   "backoff_ms", "timeout_ms", "include_existing"});
+                                   "backoff_ms", "timeout_ms", "include_existing", "conflicts",
+                                   "on_dynamic_load_warning"});
     Rule r;
     r.line = n.Mark().line + 1;
     r.include_existing = default_existing;
@@ -230,6 +276,17 @@ std::optional<Rule> Parser::rule(const YAML::Node& n, size_t index, bool default
     if (n["include_existing"]) {
         auto b = boolean(n["include_existing"], what + ".include_existing");
         if (b) r.include_existing = *b; else ok = false;
+    }
+    if (n["conflicts"]) ok &= conflicts(n["conflicts"], what + ".conflicts", &r.conflicts);
+    if (n["on_dynamic_load_warning"]) {
+        auto s = str(n["on_dynamic_load_warning"], what + ".on_dynamic_load_warning");
+        if (s && *s == "load") r.on_dynamic_load_warning = OnDynamicLoadWarning::load;
+        else if (s && *s == "skip") r.on_dynamic_load_warning = OnDynamicLoadWarning::skip;
+        else {
+            if (s) fail(n["on_dynamic_load_warning"], what + ".on_dynamic_load_warning: \"" + *s +
+                                                          "\" (expected load or skip)");
+            ok = false;
+        }
     }
     if (!ok) return std::nullopt;
     return r;
