@@ -257,7 +257,7 @@ static __always_inline void emit_agent(__u32 via, const char *agent, __u32 absol
 		e->agent[0] = 0;
 	if (!options || bpf_probe_read_user_str(e->options, sizeof(e->options), options) < 0)
 		e->options[0] = 0;
-	submit_quiet(e);
+	submit_wake(e);   /* hashed before the jar can go: wake now */
 }
 
 /* JvmtiExport::load_agent_library(agent, absParam "true"/"false", options, out): JDK 9-20. */

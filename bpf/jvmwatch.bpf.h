@@ -101,7 +101,8 @@ static __always_inline void *reserve(__u64 size)
  * Wake-ups.  The kernel wakes the consumer for a plain submit only when the consumer has
  * caught up to that very record; a quiet record still pending would make every later
  * one silent until the consumer's 100 ms poll timeout.  So:
- *  - submit_wake: what the injector acts on early (a java exec, JVM milestones; rare):
+ *  - submit_wake: what is acted on at once (a java exec and JVM milestones: the
+ *    injector; an agent load: its file is read before the loader can delete it); rare:
  *    always wakes.
  *  - submit: the kernel's adaptive rule (deep mode's data records).
  *  - submit_quiet: what nothing waits on at once (an attach's evidence, exits): no

@@ -132,7 +132,7 @@ TEST_F(ApiDeepTest, PsShowsStaticAndDynamicAgentsAndTheLastAttach) {
     json row;
     ASSERT_TRUE(eventually([&] { row = ps_row(jvm.pid()); return row.is_object(); }, 20s));
     EXPECT_EQ(row["main"], "jw.test.Sleeper");
-    EXPECT_EQ(row["visibility"], "client");
+    EXPECT_EQ(row["visibility"], "jvm");   // Debian's libjvm keeps its symbols: probed from inside
     ASSERT_EQ(row["agents"].size(), 1u) << row.dump();
     EXPECT_EQ(row["agents"][0]["path"], jar);
     EXPECT_EQ(row["agents"][0]["source"], "static");

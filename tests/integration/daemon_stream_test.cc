@@ -141,9 +141,9 @@ TEST(DaemonStream, DeepModeRecordsOperationAndArguments) {
     ASSERT_EQ(run_command({"jcmd", p, "VM.version"}), 0);
     a = d.wait_for(attach_by("/jcmd", pid));
     ASSERT_TRUE(a);
-    EXPECT_EQ((*a)["operation"], "jcmd");
-    EXPECT_EQ((*a)["args"][0], "VM.version");
-    EXPECT_EQ((*a)["result_code"], 0);
+    EXPECT_EQ((*a)["operation"], "jcmd") << a->dump();
+    EXPECT_EQ((*a)["args"][0], "VM.version") << a->dump();
+    EXPECT_EQ((*a)["result_code"], 0) << a->dump();
 }
 
 TEST(DaemonStream, JvmStartAndExitForJavaAndEmbeddedLauncher) {

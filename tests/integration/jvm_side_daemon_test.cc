@@ -63,7 +63,10 @@ protected:
             s.config = std::make_unique<TempDir>("jvmwatch-jside-cfg");
             std::ofstream(s.config->file("jvmwatchd.yaml"))
                 << "alerts:\n  rules:\n    - name: marker-denied\n      severity: critical\n"
-                   "      on: agent_load\n      agent: {sha256: [" << sha.substr(0, 64) << "]}\n";
+                   "      on: agent_load\n      agent: {sha256: [" << sha.substr(0, 64) << "]}\n"
+                   // Every alias attach, none held back (the default rule's are, per finding).
+                   "    - name: every-alias\n      severity: high\n      when: {alias: true}\n"
+                   "      dedup_s: 0\n";
             s.daemon = std::make_unique<Jvmwatchd>(
                 std::vector<std::string>{"--config", s.config->file("jvmwatchd.yaml")});
             ASSERT_TRUE(s.daemon->wait_ready()) << s.daemon->output();
@@ -234,12 +237,16 @@ TEST_P(JvmSideDaemon, RawClientThroughTheRealNameAndEveryAlias) {
         EXPECT_EQ((*rec)["alias"], kind.has_value()) << rec->dump();
         if (kind) {
             EXPECT_EQ((*rec)["alias_via"], "other_name");
-            auto al = alert_of("attach-through-alias", [&](const json& r) { return r["attacher"]["pid"] == c; });
-            ASSERT_TRUE(al) << "an alias attach alerts";
-            EXPECT_EQ((*al)["severity"], "high");
+            EXPECT_TRUE(alert_of("every-alias", [&](const json& r) { return r["attacher"]["pid"] == c; }))
+                << "an alias attach alerts";
         }
         EXPECT_EQ((*rec)["evidence"]["connect"], !kind.has_value());
     }
+    // The default rule says it once per finding (same JVM, attacher exe, operation): later
+    // ones within dedup_s are held back and counted.
+    auto al = alert_of("attach-through-alias", [&](const json& r) { return r["target"]["pid"] == jvm_->pid(); });
+    ASSERT_TRUE(al) << "the default alias rule alerts";
+    EXPECT_EQ((*al)["severity"], "high");
 }
 
 // A connection made by one process and handed to another over SCM_RIGHTS: the JVM's
@@ -359,7 +366,8 @@ TEST_P(JvmSideDaemon, AgentDeletedRightAfterLoadIsStillReported) {
     ASSERT_EQ(run_command({"sha256sum", java_jar("marker")}, &want), 0);
     EXPECT_EQ(art.value("sha256", ""), want.substr(0, 64)) << load->dump();
     EXPECT_TRUE(art.value("resolved_in", "") == "root" || art.value("resolved_in", "") == "open_fd") << load->dump();
-    EXPECT_EQ(art["manifest"].value("agent_class", ""), "jw.test.MarkerAgent") << load->dump();
+    EXPECT_EQ(art.value("manifest", json::object()).value("agent_class", ""), "jw.test.MarkerAgent")
+        << load->dump();
 }
 
 INSTANTIATE_TEST_SUITE_P(Jdks, JvmSideDaemon, ::testing::Values("17", "other"));
@@ -404,7 +412,10 @@ TEST(JvmSideAlertsReload, BadRuleKeepsTheOldPolicyGoodOneApplies) {
     JW_REQUIRE_ROOT();
     TempDir dir("jvmwatch-alert-reload", "/tmp");
     const std::string cfg = dir.file("jvmwatchd.yaml");
-    std::ofstream(cfg) << "alerts:\n  defaults: true\n";
+    // A rule of its own that holds nothing back (the default alias rule dedups per finding).
+    const std::string rule = "alerts:\n  defaults: false\n  rules:\n    - name: alias-seen\n"
+                             "      severity: high\n      when: {alias: true}\n      dedup_s: 0\n";
+    std::ofstream(cfg) << rule;
     Child jvm(java(kJdk17, {"jw.test.Sleeper"}));
     ASSERT_TRUE(jvm.wait_for_output("ready", std::chrono::seconds(60))) << jvm.output();
     Jvmwatchd daemon({"--config", cfg});
@@ -423,14 +434,14 @@ TEST(JvmSideAlertsReload, BadRuleKeepsTheOldPolicyGoodOneApplies) {
     };
     auto alerted = [&](pid_t c) {
         for (const auto& e : daemon.events())
-            if (e["type"] == "alert" && e["rule"] == "attach-through-alias" && e["record"]["attacher"]["pid"] == c)
+            if (e["type"] == "alert" && e["rule"] == "alias-seen" && e["record"]["attacher"]["pid"] == c)
                 return true;
         return false;
     };
     pid_t first = attach_through_alias();
     EXPECT_TRUE(eventually([&] { return alerted(first); }, std::chrono::seconds(5)));
 
-    std::ofstream(cfg, std::ios::trunc) << "alerts:\n  disable: [attach-through-alias]\n  rules:\n    - name: x\n      severity: loud\n";
+    std::ofstream(cfg, std::ios::trunc) << "alerts:\n  defaults: false\n  rules:\n    - name: x\n      severity: loud\n";
     ::kill(daemon.pid(), SIGHUP);
     auto refused = daemon.wait_for([](const json& e) { return e["type"] == "daemon.reload" && e["ok"] == false; });
     ASSERT_TRUE(refused);
@@ -439,7 +450,7 @@ TEST(JvmSideAlertsReload, BadRuleKeepsTheOldPolicyGoodOneApplies) {
     pid_t second = attach_through_alias();
     EXPECT_TRUE(eventually([&] { return alerted(second); }, std::chrono::seconds(5))) << "the old rules still hold";
 
-    std::ofstream(cfg, std::ios::trunc) << "alerts:\n  disable: [attach-through-alias]\n";
+    std::ofstream(cfg, std::ios::trunc) << "alerts:\n  defaults: false\n";
     ::kill(daemon.pid(), SIGHUP);
     ASSERT_TRUE(daemon.wait_for([](const json& e) { return e["type"] == "daemon.reload" && e["ok"] == true; }));
     pid_t third = attach_through_alias();
