@@ -187,6 +187,11 @@ $(BUILD)/bin/observer_syscall_loop: bench/observer_syscall_loop.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror $< -o $@
 
+$(BUILD)/bin/unix_connect_loop: bench/unix_connect_loop.c
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror $< -o $@
+
 $(BUILD)/bin/observer_true: bench/observer_true.c
 	$(call msg,CC,$<)
 	@mkdir -p $(@D)

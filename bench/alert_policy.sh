@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# What the alert rules cost the connect path, in ONE run, side by side (root):
+#   (1) bench/unix_connect_loop.c (socket, connect to a non-JVM unix socket, accept,
+#       close: the loop's own CPU ns per round) with no daemon, with jvmwatchd and its
+#       default alert rules, and with jvmwatchd and 100 alert rules of its own,
+#       alternated round by round (a daemon started for each round);
+#   (2) warm `properties` attaches (jattach, and `jvmwatch attach`) against an idle JDK 17
+#       JVM started before any daemon, the same three conditions alternated in blocks.
+# The 100 rules are written so that none matches (every rule is evaluated for every
+# record: the worst case for matching).  Prints medians and ratios against no daemon
+# (target: within 5%).  The daemons run with --no-api and their own audit log.
+#   bench/alert_policy.sh [ROUNDS] [ITER] [BLOCKS] [RUNS]    (defaults 7 200000 4 40)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${BUILD:-build}
+rounds=${1:-7}
+iter=${2:-200000}
+blocks=${3:-4}
+runs=${4:-40}
+make -s "$build/bin/jvmwatchd" "$build/bin/jvmwatch" "$build/bin/unix_connect_loop" java >/dev/null
+JWD=$PWD/$build/bin/jvmwatchd
+JW=$PWD/$build/bin/jvmwatch
+loop=$PWD/$build/bin/unix_connect_loop
+java=/usr/lib/jvm/java-17-openjdk-amd64/bin/java
+command -v hyperfine >/dev/null || { echo "missing hyperfine (tools/install-deps.sh)" >&2; exit 1; }
+[ -x "$java" ] || { echo "missing JDK 17 at $java" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/jvmwatch-bench.XXXXXX)
+d_pid="" jvm_pid=""
+stop_daemon() {
+  [ -n "$d_pid" ] || return 0
+  kill -TERM "$d_pid" 2>/dev/null || true; wait "$d_pid" 2>/dev/null || true; d_pid=""
+}
+cleanup() {
+  stop_daemon
+  if [ -n "$jvm_pid" ]; then
+    kill -KILL "$jvm_pid" 2>/dev/null || true; wait "$jvm_pid" 2>/dev/null || true
+    rm -f "/tmp/.java_pid$jvm_pid" /tmp/hsperfdata_*/"$jvm_pid"
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+start_daemon() {   # start_daemon CONFIG: returned once it said daemon.start
+  local log=$WORK/audit.jsonl
+  rm -f "$log"
+  "$JWD" --no-api --metrics-listen off --audit-log "$log" --config "$1" >/dev/null 2>"$WORK/daemon.err" &
+  d_pid=$!
+  for _ in $(seq 600); do grep -q '"daemon.start"' "$log" 2>/dev/null && break; sleep 0.05; done
+  grep -q '"daemon.start"' "$log" || { echo "jvmwatchd did not start:" >&2; cat "$WORK/daemon.err" >&2; exit 1; }
+  sleep 0.5   # the start-up scan of running processes is done well within this
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a/b}'; }
+
+printf 'alerts:\n  defaults: true\n' >"$WORK/default.yaml"
+{
+  printf 'alerts:\n  defaults: true\n  rules:\n'
+  for i in $(seq 100); do
+    printf '    - name: rule-%d\n      severity: high\n      attacher: {exe: "/opt/tool%d/*", users: [nobody]}\n' "$i" "$i"
+    printf '      target: {main: "com.example.App%d*"}\n      operation: [load, dumpheap, setflag]\n' "$i"
+    printf '      args: ["/srv/%d/*"]\n' "$i"
+  done
+} >"$WORK/hundred.yaml"
+
+# (1) connect loop
+declare -a none def hundred
+for r in $(seq "$rounds"); do
+  none+=("$("$loop" "$WORK" "$iter")")
+  start_daemon "$WORK/default.yaml"; def+=("$("$loop" "$WORK" "$iter")"); stop_daemon
+  start_daemon "$WORK/hundred.yaml"; hundred+=("$("$loop" "$WORK" "$iter")"); stop_daemon
+  echo "loop round $r: none=${none[-1]} default=${def[-1]} hundred=${hundred[-1]} ns/round" >&2
+done
+rd=() rh=()
+for k in "${!none[@]}"; do
+  rd+=("$(ratio "${def[$k]}" "${none[$k]}")"); rh+=("$(ratio "${hundred[$k]}" "${none[$k]}")")
+done
+
+# (2) warm properties attaches
+setsid "$java" -Xmx64m -cp "$PWD/$build/java/classes" jw.test.Sleeper >"$WORK/jvm.out" 2>&1 </dev/null &
+jvm_pid=$!
+for _ in $(seq 600); do grep -q ready "$WORK/jvm.out" 2>/dev/null && break; sleep 0.01; done
+"$JW" attach "$jvm_pid" properties >/dev/null   # listener up, Java-side properties warmed
+cmds=()
+if command -v jattach >/dev/null; then
+  cmds+=(-n jattach "jattach $jvm_pid properties")
+else
+  echo "jattach is not installed: only jvmwatch attach is measured" >&2
+fi
+cmds+=(-n "jvmwatch attach" "$JW attach $jvm_pid properties")
+for b in $(seq "$blocks"); do
+  hyperfine -N --warmup 3 --runs "$runs" --export-json "$WORK/none.$b.json" "${cmds[@]}" >/dev/null
+  for cond in default hundred; do
+    start_daemon "$WORK/$cond.yaml"
+    hyperfine -N --warmup 3 --runs "$runs" --export-json "$WORK/$cond.$b.json" "${cmds[@]}" >/dev/null
+    stop_daemon   # first: records of the last attaches are written at the latest on stop
+    attaches=$(grep -c '"type":"attach"' "$WORK/audit.jsonl" || true)
+    echo "attach block $b, $cond rules: the daemon recorded $attaches attach events" >&2
+  done
+done
+
+echo "## alert rules on the connect path, one run ($(date -u +%FT%TZ), $(uname -r), $(nproc) CPUs)"
+echo
+echo "(1) unix connect loop, $rounds rounds x $iter rounds of socket+connect+accept+close, CPU ns per round"
+echo
+echo "| daemon | median ns | median of per-round ratios vs no daemon |"
+echo "|---|---:|---:|"
+echo "| no daemon | $(median "${none[@]}") | 1.000 |"
+echo "| jvmwatchd, default alert rules | $(median "${def[@]}") | $(median "${rd[@]}") |"
+echo "| jvmwatchd, default + 100 alert rules | $(median "${hundred[@]}") | $(median "${rh[@]}") |"
+echo
+python3 - "$WORK" "$blocks" "$runs" <<'PY'
+import json, statistics, sys
+work, blocks, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+times = {}
+for cond in ("none", "default", "hundred"):
+    for b in range(1, blocks + 1):
+        for r in json.load(open(f"{work}/{cond}.{b}.json"))["results"]:
+            times.setdefault((cond, r["command"]), []).extend(r["times"])
+print(f"(2) warm `properties` attach latency, JDK 17, {blocks} alternating blocks x {runs} runs per tool")
+print()
+print("| tool | no daemon ms | default rules ms | 100 rules ms | ratio default / none | ratio 100 rules / none |")
+print("|---|---:|---:|---:|---:|---:|")
+for tool in sorted({t for _, t in times}):
+    a, d, h = (statistics.median(times[(c, tool)]) * 1e3 for c in ("none", "default", "hundred"))
+    print(f"| {tool} | {a:.2f} | {d:.2f} | {h:.2f} | {d / a:.3f} | {h / a:.3f} |")
+PY
