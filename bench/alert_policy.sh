@@ -26,32 +26,8 @@ command -v hyperfine >/dev/null || { echo "missing hyperfine (tools/install-deps
 [ -x "$java" ] || { echo "missing JDK 17 at $java" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/jvmwatch-bench.XXXXXX)
-d_pid="" jvm_pid=""
-stop_daemon() {
-  [ -n "$d_pid" ] || return 0
-  kill -TERM "$d_pid" 2>/dev/null || true; wait "$d_pid" 2>/dev/null || true; d_pid=""
-}
-cleanup() {
-  stop_daemon
-  if [ -n "$jvm_pid" ]; then
-    kill -KILL "$jvm_pid" 2>/dev/null || true; wait "$jvm_pid" 2>/dev/null || true
-    rm -f "/tmp/.java_pid$jvm_pid" /tmp/hsperfdata_*/"$jvm_pid"
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-start_daemon() {   # start_daemon CONFIG: returned once it said daemon.start
-  local log=$WORK/audit.jsonl
-  rm -f "$log"
-  "$JWD" --no-api --metrics-listen off --audit-log "$log" --config "$1" >/dev/null 2>"$WORK/daemon.err" &
-  d_pid=$!
-  for _ in $(seq 600); do grep -q '"daemon.start"' "$log" 2>/dev/null && break; sleep 0.05; done
-  grep -q '"daemon.start"' "$log" || { echo "jvmwatchd did not start:" >&2; cat "$WORK/daemon.err" >&2; exit 1; }
-  sleep 0.5   # the start-up scan of running processes is done well within this
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a/b}'; }
+. bench/lib.sh
+trap bench_cleanup EXIT
 
 printf 'alerts:\n  defaults: true\n' >"$WORK/default.yaml"
 {
@@ -67,8 +43,8 @@ printf 'alerts:\n  defaults: true\n' >"$WORK/default.yaml"
 declare -a none def hundred
 for r in $(seq "$rounds"); do
   none+=("$("$loop" "$WORK" "$iter")")
-  start_daemon "$WORK/default.yaml"; def+=("$("$loop" "$WORK" "$iter")"); stop_daemon
-  start_daemon "$WORK/hundred.yaml"; hundred+=("$("$loop" "$WORK" "$iter")"); stop_daemon
+  bench_start_daemon --config "$WORK/default.yaml"; def+=("$("$loop" "$WORK" "$iter")"); bench_stop_daemon
+  bench_start_daemon --config "$WORK/hundred.yaml"; hundred+=("$("$loop" "$WORK" "$iter")"); bench_stop_daemon
   echo "loop round $r: none=${none[-1]} default=${def[-1]} hundred=${hundred[-1]} ns/round" >&2
 done
 rd=() rh=()
@@ -77,10 +53,7 @@ for k in "${!none[@]}"; do
 done
 
 # (2) warm properties attaches
-setsid "$java" -Xmx64m -cp "$PWD/$build/java/classes" jw.test.Sleeper >"$WORK/jvm.out" 2>&1 </dev/null &
-jvm_pid=$!
-for _ in $(seq 600); do grep -q ready "$WORK/jvm.out" 2>/dev/null && break; sleep 0.01; done
-"$JW" attach "$jvm_pid" properties >/dev/null   # listener up, Java-side properties warmed
+bench_start_jvm "$PWD/$build/java/classes"
 cmds=()
 if command -v jattach >/dev/null; then
   cmds+=(-n jattach "jattach $jvm_pid properties")
@@ -91,9 +64,9 @@ cmds+=(-n "jvmwatch attach" "$JW attach $jvm_pid properties")
 for b in $(seq "$blocks"); do
   hyperfine -N --warmup 3 --runs "$runs" --export-json "$WORK/none.$b.json" "${cmds[@]}" >/dev/null
   for cond in default hundred; do
-    start_daemon "$WORK/$cond.yaml"
+    bench_start_daemon --config "$WORK/$cond.yaml"
     hyperfine -N --warmup 3 --runs "$runs" --export-json "$WORK/$cond.$b.json" "${cmds[@]}" >/dev/null
-    stop_daemon   # first: records of the last attaches are written at the latest on stop
+    bench_stop_daemon   # first: records of the last attaches are written at the latest on stop
     attaches=$(grep -c '"type":"attach"' "$WORK/audit.jsonl" || true)
     echo "attach block $b, $cond rules: the daemon recorded $attaches attach events" >&2
   done

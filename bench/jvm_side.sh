@@ -33,47 +33,26 @@ command -v hyperfine >/dev/null || { echo "missing hyperfine (tools/install-deps
 [ -x "$java" ] || { echo "missing JDK 17 at $java" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/jvmwatch-bench.XXXXXX)
-d_pid="" jvm_pid="" uprobe=""
+. bench/lib.sh
+uprobe=""
 tracefs=/sys/kernel/tracing
 [ -d "$tracefs/instances" ] || tracefs=/sys/kernel/debug/tracing
-stop_daemon() {
-  [ -n "$d_pid" ] || return 0
-  kill -TERM "$d_pid" 2>/dev/null || true; wait "$d_pid" 2>/dev/null || true; d_pid=""
-}
 cleanup() {
-  stop_daemon
-  if [ -n "$jvm_pid" ]; then
-    kill -KILL "$jvm_pid" 2>/dev/null || true; wait "$jvm_pid" 2>/dev/null || true
-    rm -f "/tmp/.java_pid$jvm_pid" /tmp/hsperfdata_*/"$jvm_pid"   # a killed JVM leaves them behind
-  fi
+  bench_cleanup
   if [ -n "$uprobe" ]; then
     echo 0 >"$tracefs/instances/$uprobe/events/$uprobe/hit/enable" 2>/dev/null || true
     rmdir "$tracefs/instances/$uprobe" 2>/dev/null || true
     echo "-:$uprobe/hit" >>"$tracefs/uprobe_events" 2>/dev/null || true
   fi
-  rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-# start_daemon [ARGS...]: a jvmwatchd of its own, returned once it said daemon.start.
-start_daemon() {
-  local log=$WORK/audit.jsonl
-  rm -f "$log"
-  "$JWD" --no-api --metrics-listen off --audit-log "$log" "$@" >/dev/null 2>"$WORK/daemon.err" &
-  d_pid=$!
-  for _ in $(seq 600); do grep -q '"daemon.start"' "$log" 2>/dev/null && break; sleep 0.05; done
-  grep -q '"daemon.start"' "$log" || { echo "jvmwatchd $* did not start:" >&2; cat "$WORK/daemon.err" >&2; exit 1; }
-  sleep 0.5   # the start-up scan of running processes is done well within this
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a/b}'; }
 
 # (1) syscall loop
 declare -a none def deep
 for r in $(seq "$rounds"); do
   none+=("$("$loop" "$iter")")
-  start_daemon;        def+=("$("$loop" "$iter")");  stop_daemon
-  start_daemon --deep; deep+=("$("$loop" "$iter")"); stop_daemon
+  bench_start_daemon;        def+=("$("$loop" "$iter")");  bench_stop_daemon
+  bench_start_daemon --deep; deep+=("$("$loop" "$iter")"); bench_stop_daemon
   echo "loop round $r: none=${none[-1]} default=${def[-1]} deep=${deep[-1]} ns/round" >&2
 done
 rd=() rp=()
@@ -82,10 +61,7 @@ for k in "${!none[@]}"; do
 done
 
 # (2) warm properties attach latency
-setsid "$java" -Xmx64m -cp "$PWD/$build/java/classes" jw.test.Sleeper >"$WORK/jvm.out" 2>&1 </dev/null &
-jvm_pid=$!
-for _ in $(seq 600); do grep -q ready "$WORK/jvm.out" 2>/dev/null && break; sleep 0.01; done
-"$JW" attach "$jvm_pid" properties >/dev/null   # listener up, Java-side properties warmed
+bench_start_jvm "$PWD/$build/java/classes"   # listener up, Java-side properties warmed
 cmds=()
 if command -v jattach >/dev/null; then
   cmds+=(-n jattach "jattach $jvm_pid properties")
@@ -97,14 +73,14 @@ cmds+=(-n "jvmwatch attach" "$JW attach $jvm_pid properties")
 printf 'observer:\n  jvm_probes: false\n' >"$WORK/noprobes.yaml"
 for b in $(seq "$blocks"); do
   hyperfine -N --warmup 3 --runs "$runs" --export-json "$WORK/none.$b.json" "${cmds[@]}" >/dev/null
-  start_daemon --config "$WORK/noprobes.yaml"
+  bench_start_daemon --config "$WORK/noprobes.yaml"
   hyperfine -N --warmup 3 --runs "$runs" --export-json "$WORK/client.$b.json" "${cmds[@]}" >/dev/null
-  stop_daemon
-  start_daemon
+  bench_stop_daemon
+  bench_start_daemon
   hyperfine -N --warmup 3 --runs "$runs" --export-json "$WORK/daemon.$b.json" "${cmds[@]}" >/dev/null
   attaches=$(grep -c '"type":"attach' "$WORK/audit.jsonl" || true)
   jvm_side=$(grep -c '"operation_seen_by":"jvm"' "$WORK/audit.jsonl" || true)
-  stop_daemon
+  bench_stop_daemon
   echo "attach block $b done (the daemon recorded $attaches attach events, $jvm_side with the JVM side)" >&2
 done
 
