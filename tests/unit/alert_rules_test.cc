@@ -4,6 +4,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <fstream>
+#include <sstream>
+
+#include "tests/common/support.h"
 #include "tests/unit/daemon_test_support.h"
 #include "userspace/alert/alert_engine.h"
 #include "userspace/policy/alert_matcher.h"
@@ -279,6 +283,26 @@ TEST(AlertEngine, RecordedAliasAttachAlerts) {
     ASSERT_EQ(alerts.size(), 1u) << out.events().size();
     EXPECT_EQ(alerts[0]["rule"], "attach-through-alias");
     EXPECT_EQ(alerts[0]["record"]["attacher"]["comm"], "python3");
+}
+
+// The docs' examples are configs a user copies: every `alerts:` block in docs/policy.md parses.
+TEST(AlertRules, EveryExampleInTheDocsParses) {
+    std::ifstream in(test::source_dir() + "/docs/policy.md");
+    ASSERT_TRUE(in) << "docs/policy.md";
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string doc = ss.str();
+    int examples = 0;
+    for (size_t at = doc.find("```yaml\n"); at != std::string::npos; at = doc.find("```yaml\n", at + 1)) {
+        size_t begin = at + 8, end = doc.find("```", begin);
+        ASSERT_NE(end, std::string::npos);
+        std::string block = doc.substr(begin, end - begin);
+        if (block.rfind("alerts:", 0) != 0) continue;
+        ++examples;
+        std::vector<std::string> errors;
+        EXPECT_TRUE(parse(block, &errors)) << block << "\n" << (errors.empty() ? "" : errors[0]);
+    }
+    EXPECT_GE(examples, 4);
 }
 
 }  // namespace
