@@ -216,14 +216,15 @@ FUZZ_CPPFLAGS := -Iinclude -I. $(PKG_CFLAGS) -MMD -MP
 FUZZ_TARGETS  := reply_parser attach_request event_decoder daemon_config policy_parser \
                  json_string proc_status proc_stat proc_maps proc_nul_list proc_cgroup elf_symbols \
                  api_request jar_manifest
-POLICY_SRCS   := $(addprefix userspace/policy/,policy_parser.cc pattern.cc version_range.cc \
-                   agent_file_check.cc sha256.cc) attach/safe_fs.cc \
+POLICY_SRCS   := $(addprefix userspace/policy/,policy_parser.cc yaml_reader.cc pattern.cc \
+                   version_range.cc agent_file_check.cc sha256.cc) attach/safe_fs.cc \
                  userspace/artifacts/jar_manifest.cc userspace/artifacts/zip_entry.cc
 fuzz_srcs_reply_parser   := attach/protocol.cc
 fuzz_srcs_attach_request := userspace/daemon/attach_request.cc attach/protocol.cc
 fuzz_srcs_event_decoder  := userspace/daemon/event_decoder.cc userspace/daemon/raw_event_json.cc \
                             userspace/audit/json_line.cc
-fuzz_srcs_daemon_config  := userspace/daemon/daemon_config.cc $(POLICY_SRCS)
+fuzz_srcs_daemon_config  := userspace/daemon/daemon_config.cc userspace/policy/alert_rules.cc \
+                            $(POLICY_SRCS)
 fuzz_srcs_policy_parser  := $(POLICY_SRCS)
 fuzz_srcs_json_string    := userspace/audit/json_line.cc
 fuzz_srcs_proc_status    := attach/procfs.cc

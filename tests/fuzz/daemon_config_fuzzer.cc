@@ -4,6 +4,7 @@
 // refusal always comes with one "file:line: reason" message; accepted limits hold.
 #include <cstddef>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,5 +38,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(c->audit.rotate_keep >= 1 && c->audit.queue_capacity >= 1);
     uint32_t rb = c->observer.ringbuf_bytes;
     FUZZ_CHECK(rb >= 4096 && (rb & (rb - 1)) == 0);
+    // Alert rules: always a policy; names unique and non-empty; limits in range.
+    FUZZ_CHECK(c->alerts != nullptr);
+    std::set<std::string> names;
+    for (const auto& r : c->alerts->rules) {
+        FUZZ_CHECK(!r.name.empty() && names.insert(r.name).second);
+        FUZZ_CHECK(r.max_per_minute >= 1 && r.dedup_s <= 86400 && r.on != 0);
+    }
     return 0;
 }
