@@ -106,6 +106,8 @@ TEST(AlertRules, BadRulesSayFileLineAndWhy) {
         {"alerts:\n  rules:\n    - name: a\n      colour: red\n", "unknown key \"colour\""},
         {"alerts:\n  rules:\n    - severity: high\n", "needs a name"},
         {"alerts:\n  rules:\n    - name: a\n    - name: a\n", "used already"},
+        {"alerts:\n  rules:\n    - name: !!str\n", "cfg.yaml:3: alerts.rules[0].name: \"\": 1-64 of"},
+        {"alerts:\n  rules:\n    - name: \"a b\\n\"\n", "alerts.rules[0].name"},
         {"alerts:\n  disable: [no-such-rule]\n", "no default rule named"},
         {"alerts:\n  rules:\n    - name: a\n      when: {origin: [ftp]}\n", "unknown origin"},
         {"alerts:\n  rules:\n    - name: a\n      target: {jdk: \"banana\"}\n", "alerts.rules[0].target.jdk"},

@@ -3,6 +3,7 @@
 #include <pwd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "userspace/policy/yaml_reader.h"
@@ -176,7 +177,15 @@ std::optional<AlertRule> AlertParser::rule(const YAML::Node& n, size_t index) {
     AlertRule r;
     r.line = n.Mark().line + 1;
     if (!n["name"]) fail(n, what + ": a rule needs a name");
-    else if (auto s = str(n["name"], what + ".name")) r.name = *s;
+    else if (auto s = str(n["name"], what + ".name")) {
+        // It becomes a metric label, a JSON field and a word of the text log.
+        bool plain = !s->empty() && s->size() <= 64 &&
+                     std::all_of(s->begin(), s->end(), [](unsigned char c) {
+                         return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+                     });
+        if (plain) r.name = *s;
+        else fail(n["name"], what + ".name: \"" + *s + "\": 1-64 of A-Z a-z 0-9 - _ .");
+    }
     if (n["severity"]) {
         static const std::pair<const char*, Severity> kSev[] = {
             {"info", Severity::info}, {"low", Severity::low}, {"medium", Severity::medium},
