@@ -19,6 +19,10 @@ Outcome Conversation::map_status(const io::Exchanged& x, const std::string& what
         case XStatus::denied:
             r->detail = "permission denied connecting to " + route_.socket_path;
             return Outcome::permission_denied;
+        case XStatus::policy_denied:
+            r->detail = "denied: connect to " + route_.socket_path +
+                        " refused by a policy (EPERM: a jvmwatchd deny rule or another eBPF/LSM hook)";
+            return Outcome::denied;
         case XStatus::untrusted_peer:
             if (x.peer.known && x.peer.pid == route_.peer.pid &&
                 (x.peer.uid == route_.peer.uid || x.peer.uid == 0)) {

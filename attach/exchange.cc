@@ -32,6 +32,7 @@ const char* describe(XStatus s) {
         case XStatus::child_failed: return "the attach helper process failed";
         case XStatus::untrusted_peer: return "the listener is not the JVM (SO_PEERCRED, or the socket was replaced)";
         case XStatus::stopped: return "stopped reading (reply cap)";
+        case XStatus::policy_denied: return "connect refused by a policy (EPERM)";
     }
     return "?";
 }
@@ -115,7 +116,9 @@ XStatus exchange_raw(const char* path, const Peer& peer, const char* req, size_t
         *err = e;
         if (e == ENOENT) return XStatus::no_socket;
         if (e == ECONNREFUSED) return XStatus::refused;
-        if (e == EACCES || e == EPERM) return XStatus::denied;
+        if (e == EACCES) return XStatus::denied;
+        // Socket files answer EACCES; EPERM is a policy hook refusing the connect.
+        if (e == EPERM) return XStatus::policy_denied;
         return XStatus::io_error;
     }
     // The credentials the listener had when it called listen(): a socket file can be
@@ -319,7 +322,7 @@ Exchanged exchange(const Route& route, const std::string& req, int64_t deadline_
     if (timed_out) x.status = XStatus::timed_out;
     else if (exited) x.status = XStatus::watch_fired;
     else if (stopped) x.status = XStatus::stopped;
-    else if (WIFEXITED(status) && WEXITSTATUS(status) <= int(XStatus::stopped))
+    else if (WIFEXITED(status) && WEXITSTATUS(status) <= int(XStatus::policy_denied))
         x.status = XStatus(WEXITSTATUS(status));
     else
         x.status = XStatus::child_failed;

@@ -23,7 +23,7 @@ enum class XStatus : int {
     ok = 0,            // request written, reply read to EOF
     no_socket = 2,     // ENOENT
     refused = 3,       // ECONNREFUSED: a stale socket, nobody listening
-    denied = 4,        // EACCES/EPERM on connect
+    denied = 4,        // EACCES on connect
     // 5: unused (namespaces are no longer entered)
     setid_failed = 6,  // could not switch to the target's egid/euid
     timed_out = 7,     // deadline passed in connect, write or read
@@ -32,6 +32,7 @@ enum class XStatus : int {
     child_failed = 10, // fork/pipe failed or the child died abnormally
     untrusted_peer = 11, // SO_PEERCRED of the listener is not the target's uid/pid
     stopped = 12,      // the sink wanted no more (reply cap reached)
+    policy_denied = 13, // EPERM on connect: a policy hook (eBPF deny rule, LSM) refused it
 };
 const char* describe(XStatus s);
 

@@ -22,6 +22,7 @@ std::string_view to_string(Outcome o) {
         case Outcome::untrusted_socket: return "untrusted_socket";
         case Outcome::invalid_request: return "invalid_request";
         case Outcome::system_error: return "system_error";
+        case Outcome::denied: return "denied";
     }
     return "unknown";
 }

@@ -43,6 +43,8 @@ enum class Outcome {
     untrusted_socket,          // .java_pid<pid> is not a socket owned by the target's euid
     invalid_request,           // unknown op, v1 limits exceeded, bad arguments
     system_error,              // a local syscall failed unexpectedly
+    denied,                    // connect() refused with EPERM by a policy (a jvmwatch deny
+                               // rule, or another eBPF/LSM hook); nothing was sent
 };
 
 std::string_view to_string(Outcome);

@@ -137,9 +137,19 @@ struct jw_connect_event {
 	__u32 target_pid;          /* from the file name .java_pid<N> (N is a nspid); 0 if unparsable */
 	__s32 fd;                  /* -1 when the hook does not know the fd (cgroup hook) */
 	__u32 path_len;
-	__u32 _pad;
+	__u8  verdict;             /* enum jw_deny_verdict: what the deny rules decided */
+	__u8  policy_gen;          /* deny policy generation the rule index belongs to */
+	__u16 rule;                /* index of the lowest deciding deny rule (verdict != none) */
 	char  path[JW_PATH_LEN];   /* sun_path as the caller passed it */
 };
+
+/* Deny rules at connect (cgroup/connect_unix only; docs/policy.md, "Deny rules"). */
+enum jw_deny_verdict {
+	JW_DENY_NONE      = 0,  /* no deny rule covers the target, or the caller is allowed */
+	JW_DENY_WOULD     = 1,  /* a rule in monitor mode would deny: the connect went through */
+	JW_DENY_DENIED    = 2,  /* a rule in enforce mode denied: connect() failed with EPERM */
+};
+#define JW_DENY_MAX_RULES 128   /* two 64-bit words of rule bits */
 
 struct jw_trigger_event {
 	struct jw_event_hdr hdr;
@@ -291,7 +301,9 @@ enum jw_stat {
 	                                 * that socket are not captured) */
 	JW_STAT_JVM_PENDING_MISS  = 11, /* JVM side: a request's return found no saved entry
 	                                 * (map full or entry evicted): that request is lost */
-	JW_STAT_MAX           = 12,
+	JW_STAT_DENIED            = 12, /* connects refused by an enforcing deny rule */
+	JW_STAT_WOULD_DENY        = 13, /* connects a monitoring deny rule would refuse */
+	JW_STAT_MAX           = 14,
 };
 
 #endif /* JVMWATCH_EVENTS_H */

@@ -79,6 +79,11 @@ void AlertEngine::set_policy(std::shared_ptr<const policy::AlertPolicy> rules) {
                                           [&](const policy::AlertRule& r) { return r.name == it->first; });
         it = kept ? std::next(it) : state_.erase(it);
     }
+    for (auto it = deny_state_.begin(); it != deny_state_.end();) {
+        bool kept = rules_ && std::any_of(rules_->deny.begin(), rules_->deny.end(),
+                                          [&](const policy::DenyRule& r) { return r.name == it->first; });
+        it = kept ? std::next(it) : deny_state_.erase(it);
+    }
 }
 
 std::optional<json> AlertEngine::check(const policy::AlertRule& r, const json& ev, uint64_t now) {
@@ -114,11 +119,46 @@ std::optional<json> AlertEngine::check(const policy::AlertRule& r, const json& e
     return a;
 }
 
+// A deny rule's verdict on an attach record (docs/policy.md, "Deny rules"): every
+// denial alerts; bounded per rule and minute like the alert rules.
+std::optional<json> AlertEngine::deny_alert(const json& ev, uint64_t now) {
+    if (text(ev, "type") != "attach") return std::nullopt;
+    const json& p = sub(ev, "policy");
+    std::string verdict = text(p, "verdict");
+    if (verdict != "denied" && verdict != "would_deny" && verdict != "unchecked") return std::nullopt;
+    std::string rule = text(p, "rule");
+    if (rule.empty()) rule = "deny#" + number(p, "rule_index");   // its generation is gone
+    RuleState& st = deny_state_[rule];
+    if (now >= st.minute_start_ns + kMinuteNs || st.minute_start_ns == 0) {
+        st.minute_start_ns = now ? now : 1;
+        st.in_minute = 0;
+    }
+    if (st.in_minute >= kDenyAlertsPerMinute) {
+        ++st.n.rate_limited;
+        return std::nullopt;
+    }
+    ++st.in_minute;
+    ++st.n.alerts;
+    // An attach that reached a covered JVM by another name escaped the rule: critical.
+    std::string severity = verdict == "unchecked" ? "critical" : text(p, "severity");
+    if (severity.empty()) severity = "high";
+    json a = {{"type", "alert"},
+              {"rule", rule},
+              {"severity", severity},
+              {"builtin", false},
+              {"record_type", "attach"},
+              {"summary", verdict + ": " + alert_summary(ev)},
+              {"deny", {{"verdict", verdict}, {"mode", text(p, "mode").empty() ? "unknown" : text(p, "mode")}}},
+              {"record", ev}};
+    return a;
+}
+
 void AlertEngine::emit(json ev) {
     std::vector<json> alerts;
     if (policy::record_kind(ev)) {
         uint64_t now = now_ns_ ? now_ns_() : 0;
         std::lock_guard<std::mutex> g(mu_);
+        if (auto a = deny_alert(ev, now)) alerts.push_back(std::move(*a));
         if (rules_)
             for (const auto& r : rules_->rules)
                 if (auto a = check(r, ev, now)) alerts.push_back(std::move(*a));
@@ -131,6 +171,7 @@ std::map<std::string, RuleCounts> AlertEngine::counts() const {
     std::lock_guard<std::mutex> g(mu_);
     std::map<std::string, RuleCounts> out;
     for (const auto& [name, st] : state_) out[name] = st.n;
+    for (const auto& [name, st] : deny_state_) out[name] = st.n;
     return out;
 }
 
@@ -140,11 +181,12 @@ json AlertEngine::stats_json() const {
     {
         std::lock_guard<std::mutex> g(mu_);
         rules = rules_ ? rules_->rules.size() : 0;
-        for (const auto& [name, st] : state_) {
-            total.alerts += st.n.alerts;
-            total.deduplicated += st.n.deduplicated;
-            total.rate_limited += st.n.rate_limited;
-        }
+        for (const auto* m : {&state_, &deny_state_})
+            for (const auto& [name, st] : *m) {
+                total.alerts += st.n.alerts;
+                total.deduplicated += st.n.deduplicated;
+                total.rate_limited += st.n.rate_limited;
+            }
     }
     return {{"rules", rules}, {"alerts", total.alerts}, {"deduplicated", total.deduplicated},
             {"rate_limited", total.rate_limited}};

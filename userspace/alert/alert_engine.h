@@ -56,12 +56,15 @@ private:
     };
     std::optional<nlohmann::json> check(const policy::AlertRule& r, const nlohmann::json& ev,
                                         uint64_t now);
+    std::optional<nlohmann::json> deny_alert(const nlohmann::json& ev, uint64_t now);
+    static constexpr uint32_t kDenyAlertsPerMinute = 600;
 
     audit::EventSink* out_;
     std::function<uint64_t()> now_ns_;
     mutable std::mutex mu_;
     std::shared_ptr<const policy::AlertPolicy> rules_;   // guarded
     std::map<std::string, RuleState> state_;             // guarded, by rule name
+    std::map<std::string, RuleState> deny_state_;        // guarded, by deny rule name
 };
 
 // The key that makes two alerts of one rule the same finding.

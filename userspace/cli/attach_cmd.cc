@@ -36,7 +36,8 @@ constexpr const char* kUsageText =
     "\n"
     "Exit codes: 0 ok, 1 JVM error, 2 usage, 3 agent error, 4 dynamic loading disabled,\n"
     "  5 attach disabled, 6 no such process, 7 not a JVM, 8 permission denied,\n"
-    "  9 timed out, 10 target exited, 11 protocol error, 12 unsafe/untrusted, 13 system error\n";
+    "  9 timed out, 10 target exited, 11 protocol error, 12 unsafe/untrusted, 13 system error,\n"
+    "  16 denied by a policy at connect (a jvmwatchd deny rule: EPERM)\n";
 
 int exit_code(Outcome o) {
     switch (o) {
@@ -55,6 +56,7 @@ int exit_code(Outcome o) {
         case Outcome::untrusted_socket: return kUnsafe;
         case Outcome::invalid_request: return kUsage;
         case Outcome::system_error: return kSystemError;
+        case Outcome::denied: return kDenied;
     }
     return kSystemError;
 }

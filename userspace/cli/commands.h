@@ -23,6 +23,7 @@ enum Exit : int {
     kSystemError = 13,            // a local syscall failed; BPF unavailable; bad config
     kNoDaemon = 14,               // events/status: no daemon answers on the API socket
     kBadReply = 15,               // the daemon's reply was malformed, an error, or timed out
+    kDenied = 16,                 // attach: connect() refused by a policy (EPERM, deny rule)
 };
 
 int cmd_attach(int argc, char** argv);

@@ -212,6 +212,11 @@ void AttachCorrelator::on_connect(const ConnectRecord& e) {
         it->target_resolved_by = r.how;
         it->target_unverified = r.unverified;
     }
+    if (e.deny_verdict > it->deny_verdict) {
+        it->deny_verdict = e.deny_verdict;
+        it->deny_gen = e.policy_gen;
+        it->deny_rule = e.deny_rule;
+    }
     it->ev.connect = true;
     it->conn_open = true;
     ++it->connects;
@@ -612,10 +617,36 @@ void AttachCorrelator::finalize_now(Iter it, const char* why, uint64_t end_ts) {
             if (auto code = c.reply.result_code(true)) ev["result_code"] = *code;
             ev["reply"] = c.reply.detail();
         }
+        policy_json(c, ev);
         ++stats_.attach_records;
     }
     open_.erase(it);
     d_.sink->emit(std::move(ev));
+}
+
+// What the deny rules said (docs/events.md, `policy`): the kernel's verdict at connect,
+// or, for an attach that reached a covered JVM by another name, that no rule could decide.
+void AttachCorrelator::policy_json(const Correlation& c, nlohmann::json& ev) {
+    auto put = [&](const char* verdict, const std::optional<policy::DenyRuleRef>& r,
+                   std::optional<uint16_t> index) {
+        nlohmann::json p = {{"verdict", verdict}};
+        if (index) p["rule_index"] = *index;
+        if (r) {
+            p["rule"] = r->name;
+            p["mode"] = std::string(policy::to_string(r->mode));
+            p["severity"] = std::string(policy::to_string(r->severity));
+        }
+        ev["policy"] = std::move(p);
+    };
+    if (c.deny_verdict == JW_DENY_DENIED || c.deny_verdict == JW_DENY_WOULD) {
+        auto r = d_.deny_rule ? d_.deny_rule(c.deny_gen, c.deny_rule) : std::nullopt;
+        put(c.deny_verdict == JW_DENY_DENIED ? "denied" : "would_deny", r, c.deny_rule);
+        if (c.deny_verdict == JW_DENY_DENIED && !c.ev.reply && !c.ev.jvm_request)
+            ev["outcome"] = "denied";
+        return;
+    }
+    if (c.alias && c.target_pid && d_.deny_covering)
+        if (auto r = d_.deny_covering(c.target_pid)) put("unchecked", r, std::nullopt);
 }
 
 }  // namespace jvmwatch::daemon

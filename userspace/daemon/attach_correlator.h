@@ -31,6 +31,7 @@
 #include "userspace/daemon/jvm_listener.h"
 #include "userspace/daemon/jvm_table.h"
 #include "userspace/daemon/process_table.h"
+#include "userspace/policy/alert_rules.h"
 
 namespace jvmwatch::daemon {
 
@@ -80,6 +81,10 @@ public:
         // exits of tracked processes only, and an attacher may exit before userspace
         // asked to track it: the timer then notices it is gone.  May be empty.
         std::function<bool(pid_t, uint64_t)> alive;
+        // Deny rules (DenyTable): the rule a connect event's (generation, index) names,
+        // and the first rule covering a JVM.  May be empty.
+        std::function<std::optional<policy::DenyRuleRef>(uint8_t, uint16_t)> deny_rule;
+        std::function<std::optional<policy::DenyRuleRef>(pid_t)> deny_covering;
     };
     AttachCorrelator(CorrelatorConfig cfg, Deps deps);
 
@@ -163,6 +168,9 @@ private:
         bool alias = false;              // the JVM read its request, no .java_pid connect seen
         const char* alias_via = "";      // "other_name", or "passed_fd" (the peer had exited)
         bool self_attach = false;        // the peer is the target JVM or its descendant
+        uint8_t deny_verdict = 0;        // the strongest verdict of its connects (jw_deny_verdict)
+        uint8_t deny_gen = 0;
+        uint16_t deny_rule = 0;
         nlohmann::json agents = nlohmann::json::array();   // agent loads it caused
         const char* close_why = "";
         uint64_t close_ts = 0, closing_since = 0;
@@ -185,6 +193,7 @@ private:
     nlohmann::json target_json(const Correlation& c);
     nlohmann::json attacher_json(const Correlation& c);
     std::string own_rule(const Correlation& c, bool* is_self);
+    void policy_json(const Correlation& c, nlohmann::json& ev);
 
     CorrelatorConfig cfg_;
     Deps d_;

@@ -19,11 +19,14 @@
 #include "userspace/audit/wall_clock.h"
 #include "userspace/common/build_info.h"
 #include "userspace/daemon/daemon_hooks.h"
+#include "userspace/daemon/deny_table.h"
 #include "userspace/daemon/event_processor.h"
 #include "userspace/daemon/jvm_probe_manager.h"
 #include "userspace/daemon/raw_event_json.h"
 #include "userspace/daemon/systemd_notifier.h"
 #include "userspace/metrics/daemon_metrics.h"
+#include "userspace/observer/features.h"
+#include "userspace/observer/mounts.h"
 #include "userspace/observer/observer.h"
 
 namespace jvmwatch::daemon {
@@ -83,6 +86,16 @@ void add_evidence_stats(nlohmann::json& stats, const artifacts::EvidenceStore* e
     auto st = evidence->stats();
     stats["evidence"] = {{"stored", st.stored}, {"deduplicated", st.deduplicated}, {"evicted", st.evicted},
                          {"refused", st.refused}, {"files", st.files}, {"bytes", st.bytes}};
+}
+
+// The deny rules' counters in a stats event.
+void add_deny_stats(nlohmann::json& stats, const DenyTable& deny, const observer::Observer& obs) {
+    auto st = deny.stats();
+    auto k = obs.stats();
+    stats["deny"] = {{"rules", deny.rule_count()}, {"enforceable", deny.enforceable()},
+                     {"jvms_covered", st.covered}, {"denied", k.denied},
+                     {"would_deny", k.would_deny}, {"map_errors", st.map_errors},
+                     {"jvms_dropped", st.jvms_dropped}};
 }
 
 }  // namespace
@@ -172,6 +185,9 @@ int run_daemon(const RunOptions& opts) {
     oo.max_tracked = cfg.observer.max_tracked;
     oo.max_milestone_procs = cfg.observer.max_tracked;
     oo.max_identities = cfg.tables.max_processes;   // the kernel keeps what the table would
+    // Deny rules never refuse jvmwatchd's own attaches (in-process or a forked helper).
+    oo.deny_exempt_tgid = static_cast<uint32_t>(getpid());
+    oo.max_deny_targets = static_cast<uint32_t>(std::min<size_t>(cfg.tables.max_jvms * 3 + 16, 1u << 20));
     // The hook line is logged below, once.
     oo.on_log = [](std::string_view line) {
         if (line.rfind("hooks:", 0) != 0) spdlog::info("observer: {}", line);
@@ -214,6 +230,28 @@ int run_daemon(const RunOptions& opts) {
     pc.enrichment.budget_ms = cfg.enrichment.budget_ms;
     pc.enrichment.max_abandoned = cfg.enrichment.max_abandoned;
     pc.artifacts.max_hash_bytes = cfg.artifacts.max_hash_bytes;
+    // Deny rules (docs/policy.md, "Deny rules"): decided by the kernel at connect where
+    // the connect hook is cgroup/connect_unix; the table keeps its maps in step.
+    DenyTableConfig dc;
+    dc.proc_root = opts.proc_root;
+    dc.cgroup_root = observer::find_mount(opts.proc_root, "cgroup2", "/sys/fs/cgroup");
+    dc.host_mntns = pc.correlation.host_mntns;
+    dc.max_jvms = cfg.tables.max_jvms;
+    DenyTable deny(obs->deny_maps(), dc);
+    {
+        std::vector<std::string> notes;
+        if (!deny.set_policy(cfg.alerts, &err, &notes)) {
+            spdlog::error("{}", err);
+            sink.stop();
+            return kDaemonSystemError;
+        }
+        for (const auto& n : notes) spdlog::warn("{}", n);
+        if (deny.rule_count())
+            spdlog::info("deny rules: {} in force, {}", deny.rule_count(),
+                         deny.enforceable() ? "decided at connect (cgroup/connect_unix)"
+                                            : "NOT enforceable: the connect hook is a tracepoint "
+                                              "(monitor only through alias alerts)");
+    }
     // Alerts sit between the producers and the audit sink: a record, then its alerts.
     alert::AlertEngine alerts(&sink, cfg.alerts, mono_now);
     spdlog::info("alert rules: {} in force", cfg.alerts ? cfg.alerts->rules.size() : 0);
@@ -224,6 +262,8 @@ int run_daemon(const RunOptions& opts) {
     pd.track = [o](pid_t pid) { return o->add_tracked(pid); };
     pd.untrack = [o](pid_t pid) { return o->remove_tracked(pid); };
     pd.now = mono_now;
+    pd.deny_rule = [&deny](uint8_t gen, uint16_t rule) { return deny.rule_at(gen, rule); };
+    pd.deny_covering = [&deny](pid_t pid) { return deny.covering(pid); };
     pd.alive = [root = opts.proc_root](pid_t pid, uint64_t start_ticks) {
         auto st = proc::read_stat(root, pid);
         if (!st || st->state == 'Z' || st->state == 'X') return false;
@@ -242,6 +282,7 @@ int run_daemon(const RunOptions& opts) {
     };
     EventProcessor proc(pc, pd);
     if (metrics) proc.add_listener(metrics->census());
+    proc.add_listener(&deny);
 
     auto& hooks = daemon_hooks();
     if (hooks.on_start) {
@@ -343,6 +384,10 @@ int run_daemon(const RunOptions& opts) {
             } else {
                 std::string rerr;
                 auto fresh = load_daemon_config(opts.config_path, hooks.parse_inject, &rerr);
+                std::vector<std::string> notes;
+                // Deny rules first: the only part that can still fail (globs resolved now).
+                if (fresh && !deny.set_policy(fresh->alerts, &rerr, &notes)) fresh.reset();
+                for (const auto& n : notes) spdlog::warn("{}", n);
                 if (!fresh) {
                     spdlog::error("reload refused, keeping the running config: {}", rerr);
                     sink.emit({{"type", "daemon.reload"}, {"ok", false}, {"config", opts.config_source},
@@ -368,6 +413,7 @@ int run_daemon(const RunOptions& opts) {
                                           sink.write_lost());
             add_evidence_stats(stats, evidence.get());
             stats["alerts"] = alerts.stats_json();
+            add_deny_stats(stats, deny, *obs);
             notifier.status(status_line(stats));
             sink.emit(std::move(stats));
         }
@@ -386,6 +432,7 @@ int run_daemon(const RunOptions& opts) {
     auto final_stats = proc.stats_event(kernel_counters(*obs), sink.dropped(), true, uptime(), sink.write_lost());
     add_evidence_stats(final_stats, evidence.get());
     final_stats["alerts"] = alerts.stats_json();
+    add_deny_stats(final_stats, deny, *obs);
     sink.emit(std::move(final_stats));
     sink.emit({{"type", "daemon.stop"}, {"pid", getpid()}, {"reason", stop_reason}, {"uptime_s", uptime()}});
     sink.stop();                 // writes what is queued, fsyncs

@@ -197,6 +197,11 @@ std::optional<Record> decode_event(const void* data, size_t size, DecodeError* e
         r.fd = e.fd;
         r.path = bounded_string(e.path, sizeof e.path);
         if (r.target_nspid == 0) r.target_nspid = pid_from_socket_name(r.path, ".java_pid");
+        if (e.verdict > JW_DENY_DENIED || e.rule >= JW_DENY_MAX_RULES)
+            return fail(DecodeError::bad_length);
+        r.deny_verdict = e.verdict;
+        r.policy_gen = e.policy_gen;
+        r.deny_rule = e.rule;
         return r;
     }
     case JW_EV_TRIGGER: {

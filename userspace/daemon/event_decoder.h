@@ -66,6 +66,9 @@ struct ConnectRecord {
     pid_t target_nspid = 0;     // N of .java_pid<N>, 0 if unparsable
     int32_t fd = -1;
     std::string path;
+    uint8_t deny_verdict = 0;   // enum jw_deny_verdict
+    uint8_t policy_gen = 0;     // deny policy generation of deny_rule
+    uint16_t deny_rule = 0;     // index of the deciding deny rule
 };
 struct TriggerRecord {
     Actor who;

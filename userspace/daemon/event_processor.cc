@@ -29,7 +29,7 @@ EventProcessor::EventProcessor(ProcessorConfig cfg, ProcessorDeps deps)
                                        *v == EnrichResult::Status::gone);
                       },
                       [this](pid_t pid) { track(pid); },
-                      d_.now, d_.alive}),
+                      d_.now, d_.alive, d_.deny_rule, d_.deny_covering}),
       enricher_(cfg_.enrichment,
                 make_proc_enrichment({cfg_.proc_root, d_.inspect, d_.read_process, d_.user_name,
                                       cfg_.artifacts, d_.evidence, d_.probe_jvm}),

@@ -66,6 +66,9 @@ struct ProcessorDeps {
     // Enrichment workers: places the JVM-side probes for a JVM's JDK (JvmProbeManager).
     std::function<JvmVisibility(pid_t, const jvm::JvmProcess&)> probe_jvm;
     std::shared_ptr<artifacts::EvidenceStore> evidence;  // null: no evidence copies
+    // Deny rules (DenyTable::rule_at, DenyTable::covering); may be empty.
+    std::function<std::optional<policy::DenyRuleRef>(uint8_t, uint16_t)> deny_rule;
+    std::function<std::optional<policy::DenyRuleRef>(pid_t)> deny_covering;
 };
 
 // What the kernel side reports (Observer::stats()), passed in for the stats event.

@@ -110,6 +110,11 @@ std::optional<nlohmann::json> raw_event_to_json(const void* data, size_t size) {
         j["target_pid"] = e->target_pid;
         j["fd"] = e->fd;
         j["path"] = str(e->path, sizeof e->path);
+        if (e->verdict) {   // deny rules: only when one decided (older recordings have none)
+            j["verdict"] = e->verdict;
+            j["policy_gen"] = e->policy_gen;
+            j["rule"] = e->rule;
+        }
         break;
     }
     case JW_EV_TRIGGER: {
@@ -257,6 +262,9 @@ std::optional<std::vector<uint8_t>> raw_event_from_json(const nlohmann::json& j,
         std::string path = r.s("path");
         put_str(e->path, sizeof e->path, path);
         e->path_len = static_cast<uint32_t>(std::min<size_t>(path.size(), JW_PATH_LEN));
+        e->verdict = static_cast<uint8_t>(r.u("verdict"));
+        e->policy_gen = static_cast<uint8_t>(r.u("policy_gen"));
+        e->rule = static_cast<uint16_t>(r.u("rule"));
         break;
     }
     case JW_EV_TRIGGER: {

@@ -195,6 +195,11 @@ std::vector<MetricFamily> DaemonCollector::Collect() const {
     for (auto& [k, n] : ev.inject_skipped)
         f.counter("jvmwatch_injection_skips_total", "Skipped injections, by rule and reason.",
                   {{"rule", k.first}, {"reason", k.second}}, static_cast<double>(n));
+    for (auto& [k, n] : ev.denials)
+        f.counter("jvmwatch_denials_total",
+                  "Attaches the deny rules refused (denied), would refuse in monitor mode "
+                  "(would_deny), or could not decide (unchecked: reached by another name), by rule.",
+                  {{"rule", k.first}, {"verdict", k.second}}, static_cast<double>(n));
     for (auto& [k, n] : ev.alerts)
         f.counter("jvmwatch_alerts_total", "Alerts sent, by rule and severity.",
                   {{"rule", k.first}, {"severity", k.second}}, static_cast<double>(n));

@@ -43,6 +43,11 @@ void EventCounters::on_event(const nlohmann::json& ev) {
         bool self = it != ev.end() && it->is_boolean() && it->get<bool>();
         ++c_.attaches[{std::string(attach_op_label(string_field(ev, "operation"))),
                        std::string(attach_outcome_label(string_or_empty(ev, "outcome"))), self}];
+        if (auto p = ev.find("policy"); p != ev.end() && p->is_object()) {
+            std::string_view verdict = string_or_empty(*p, "verdict");
+            if (verdict == "denied" || verdict == "would_deny" || verdict == "unchecked")
+                ++c_.denials[{rule_label(*p), std::string(verdict)}];
+        }
     } else if (type == "alert") {
         std::string_view sev = string_or_empty(ev, "severity");
         ++c_.alerts[{rule_label(ev), std::string(alert_severity_label(sev))}];

@@ -24,6 +24,7 @@ struct EventCounts {
     std::map<std::string, uint64_t> inject_matched;                        // rule
     std::map<std::pair<std::string, std::string>, uint64_t> injections;    // (rule, ok|failed|skipped)
     std::map<std::pair<std::string, std::string>, uint64_t> alerts;        // (rule, severity)
+    std::map<std::pair<std::string, std::string>, uint64_t> denials;       // (deny rule, verdict)
     std::map<std::pair<std::string, std::string>, uint64_t> inject_failed; // (rule, engine outcome)
     std::map<std::pair<std::string, std::string>, uint64_t> inject_skipped; // (rule, reason)
 };

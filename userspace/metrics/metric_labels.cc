@@ -25,14 +25,14 @@ constexpr std::array<std::string_view, 10> kAttachOps = {
     "load",        "properties", "agentProperties", "datadump",  "threaddump",
     "dumpheap",    "inspectheap", "setflag",        "printflag", "jcmd"};
 
-constexpr std::array<std::string_view, 3> kAttachOutcomes = {"replied", "connected", "no_connect"};
+constexpr std::array<std::string_view, 4> kAttachOutcomes = {"replied", "connected", "no_connect", "denied"};
 
 // attach::Outcome's names (attach/request.cc), except ok.
-constexpr std::array<std::string_view, 14> kInjectFailures = {
+constexpr std::array<std::string_view, 15> kInjectFailures = {
     "jvm_error",     "agent_error",   "dynamic_loading_disabled", "attach_disabled",
     "not_a_jvm",     "no_such_process", "permission_denied",      "timed_out",
     "target_exited", "protocol_error", "unsafe_target",           "untrusted_socket",
-    "invalid_request", "system_error"};
+    "invalid_request", "system_error", "denied"};
 
 // inject::SkipReason's names (userspace/inject/inject_events.h).
 constexpr std::array<std::string_view, 12> kInjectSkips = {

@@ -149,9 +149,69 @@ JvmProbeLinks::JvmProbeLinks(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 JvmProbeLinks::~JvmProbeLinks() = default;
 const std::vector<std::string>& JvmProbeLinks::live() const { return impl_->live; }
 
+// The deny-rule maps of a loaded skeleton (bpf_map_* calls are thread-safe).
+class SkelDenyMaps : public DenyMaps {
+public:
+    explicit SkelDenyMaps(jvmwatch_bpf* s) : s_(s) {}
+    bool set_active(uint32_t active) override {
+        uint32_t zero = 0;
+        return bpf_map__update_elem(s_->maps.deny_active, &zero, sizeof zero, &active,
+                                    sizeof active, BPF_ANY) == 0;
+    }
+    bool set_slot(uint32_t slot, const jw_deny_slot& cfg) override {
+        return bpf_map__update_elem(s_->maps.deny_slots, &slot, sizeof slot, &cfg, sizeof cfg,
+                                    BPF_ANY) == 0;
+    }
+    bool put(Map m, const void* key, const jw_deny_mask& v) override {
+        return bpf_map__update_elem(map(m), key, key_size(m), &v, sizeof v, BPF_ANY) == 0;
+    }
+    bool remove(Map m, const void* key) override {
+        return bpf_map__delete_elem(map(m), key, key_size(m), 0) == 0;
+    }
+    void clear_slot(uint32_t slot) override {
+        for (Map m : {Map::targets, Map::allow_exe, Map::allow_uid, Map::allow_cgroup}) {
+            // Collect first: deleting while walking restarts the walk in a hash map.
+            size_t ks = key_size(m);
+            std::vector<std::vector<unsigned char>> doomed;
+            std::vector<unsigned char> cur(ks), next(ks);
+            const void* prev = nullptr;
+            while (bpf_map__get_next_key(map(m), prev, next.data(), ks) == 0) {
+                uint32_t key_slot;
+                std::memcpy(&key_slot, next.data(), sizeof key_slot);
+                if (key_slot == slot) doomed.push_back(next);
+                cur = next;
+                prev = cur.data();
+            }
+            for (const auto& k : doomed) bpf_map__delete_elem(map(m), k.data(), ks, 0);
+        }
+    }
+
+private:
+    bpf_map* map(Map m) const {
+        switch (m) {
+        case Map::targets: return s_->maps.deny_targets;
+        case Map::allow_exe: return s_->maps.deny_allow_exe;
+        case Map::allow_uid: return s_->maps.deny_allow_uid;
+        case Map::allow_cgroup: return s_->maps.deny_allow_cgroup;
+        }
+        return nullptr;
+    }
+    static size_t key_size(Map m) {
+        switch (m) {
+        case Map::targets: return sizeof(jw_deny_target_key);
+        case Map::allow_exe: return sizeof(jw_deny_exe_key);
+        case Map::allow_uid:
+        case Map::allow_cgroup: return sizeof(jw_deny_id_key);
+        }
+        return 0;
+    }
+    jvmwatch_bpf* s_;
+};
+
 struct Observer::Impl {
     Options opts;
     SkelPtr skel;
+    std::unique_ptr<SkelDenyMaps> deny;   // set when the connect hook can refuse
     UniqueFd cgroup_fd;
     std::vector<LinkPtr> links;   // destroyed (detached) by stop()
     RingBufPtr rb;
@@ -257,6 +317,7 @@ std::unique_ptr<Observer> Observer::create(const Options& opts, const Features& 
     s->rodata->jw_exec_parent_filter = opts.exec_parent_filter;
     s->rodata->jw_deep = opts.deep;
     s->rodata->jw_connect_via_syscall = connect_syscall;
+    s->rodata->jw_deny_exempt_tgid = opts.deny_exempt_tgid;
 
     if (int err = bpf_map__set_max_entries(s->maps.events, opts.ringbuf_bytes))
         return fail("ring buffer size " + std::to_string(opts.ringbuf_bytes) + ": " + errstr(err));
@@ -268,6 +329,9 @@ std::unique_ptr<Observer> Observer::create(const Options& opts, const Features& 
     if (int err = bpf_map__set_max_entries(s->maps.milestones_seen,
                                            opts.max_milestone_procs ? opts.max_milestone_procs : 1))
         return fail("milestone map size: " + errstr(err));
+    if (int err = bpf_map__set_max_entries(s->maps.deny_targets,
+                                           opts.max_deny_targets ? opts.max_deny_targets : 1))
+        return fail("deny target map size: " + errstr(err));
 
     // Everything off, then exactly the chosen hooks on.
     bpf_program* prog;
@@ -331,6 +395,7 @@ std::unique_ptr<Observer> Observer::create(const Options& opts, const Features& 
         im.links.emplace_back(link);
     }
 
+    if (connect_cgroup) im.deny = std::make_unique<SkelDenyMaps>(s);
     im.rb.reset(ring_buffer__new(bpf_map__fd(s->maps.events), &Impl::on_sample, &im, nullptr));
     if (!im.rb) return fail("creating the ring buffer reader failed: " + errstr(errno));
 
@@ -444,8 +509,12 @@ Stats Observer::stats() const {
     st.milestone_full = sum(JW_STAT_MILESTONE_FULL);
     st.deep_map_full = sum(JW_STAT_DEEP_MAP_FULL);
     st.jvm_pending_miss = sum(JW_STAT_JVM_PENDING_MISS);
+    st.denied = sum(JW_STAT_DENIED);
+    st.would_deny = sum(JW_STAT_WOULD_DENY);
     return st;
 }
+
+DenyMaps* Observer::deny_maps() { return impl_->deny.get(); }
 
 bool Observer::add_tracked(pid_t tgid) {
     if (tgid <= 0 || !impl_->skel) return false;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "jvmwatch/events.h"
+#include "userspace/observer/deny_maps.h"
 #include "userspace/observer/features.h"
 #include "userspace/observer/jdk_probe_symbols.h"
 
@@ -58,6 +59,11 @@ struct Options {
     // Load the JVM-side uprobe programs (bpf/jvm_probes.bpf.c).  They run only once
     // attach_jvm_probes() places them on a JDK's libraries.
     bool jvm_probes = true;
+    // Deny rules at connect (cgroup/connect_unix only): this tgid and its direct children
+    // always pass (the daemon and its attach helpers); 0 = none.
+    uint32_t deny_exempt_tgid = 0;
+    // Capacity of the covered-JVM map of the deny rules (a JVM takes up to 3 keys).
+    uint32_t max_deny_targets = 16384;
     // Where the cgroup-v2 root is; empty = probe /proc/self/mounts.
     std::string cgroup_root;
     // Where tracefs is (mounted there if missing and a syscall tracepoint is needed).
@@ -81,6 +87,8 @@ struct Stats {
     uint64_t milestone_full = 0;  // JW_STAT_MILESTONE_FULL: milestone map update failed
     uint64_t deep_map_full = 0;   // JW_STAT_DEEP_MAP_FULL: a deep-mode map update failed
     uint64_t jvm_pending_miss = 0;// JW_STAT_JVM_PENDING_MISS: a JVM-side request lost
+    uint64_t denied = 0;          // JW_STAT_DENIED: connects refused by an enforcing deny rule
+    uint64_t would_deny = 0;      // JW_STAT_WOULD_DENY: connects a monitoring rule would refuse
     uint64_t received = 0;        // events the consumer passed to the callback
     uint64_t malformed = 0;       // records too short / unknown type (skipped, counted)
 };
@@ -143,6 +151,10 @@ public:
     std::unique_ptr<JvmProbeLinks> attach_jvm_probes(int lib_fd, const LibraryProbes& lib,
                                                      std::string* error);
     bool jvm_probes_loaded() const;
+
+    // The deny-rule maps, or nullptr where the connect hook cannot refuse a connect (the
+    // syscall tracepoint fallback).  Owned by the observer; thread-safe.
+    DenyMaps* deny_maps();
 
     // The hook serving each event kind (also what doctor prints).
     const std::vector<HookChoice>& hooks() const { return hooks_; }

@@ -233,7 +233,7 @@ std::optional<AlertPolicy> AlertParser::policy(const YAML::Node& n) {
     bool defaults = true;
     std::vector<std::string> disabled;
     if (n && !n.IsNull()) {
-        if (!is_map(n, "alerts") || !known_keys(n, "alerts", {"defaults", "disable", "rules"}))
+        if (!is_map(n, "alerts") || !known_keys(n, "alerts", {"defaults", "disable", "rules", "deny"}))
             return std::nullopt;
         if (n["defaults"])
             if (auto b = boolean(n["defaults"], "alerts.defaults")) defaults = *b;
@@ -265,6 +265,12 @@ std::optional<AlertPolicy> AlertParser::policy(const YAML::Node& n) {
                     p.rules.push_back(std::move(*r));
             }
         }
+    }
+    if (n && !n.IsNull() && n["deny"]) {
+        parse_deny_rules(n["deny"], file_, &p.deny, errors_);
+        for (const auto& d : p.deny)
+            if (names.count(d.name))
+                fail(n["deny"], "alerts.deny: the name \"" + d.name + "\" is an alert rule's already");
     }
     if (!errors_->empty()) return std::nullopt;
     return p;

@@ -17,6 +17,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "userspace/policy/deny_rules.h"
 #include "userspace/policy/pattern.h"
 #include "userspace/policy/version_range.h"
 
@@ -100,6 +101,7 @@ struct AlertRule {
 
 struct AlertPolicy {
     std::vector<AlertRule> rules;     // the defaults first (unless off), then the file's
+    std::vector<DenyRule> deny;       // `alerts.deny` (deny_rules.h): bit i is deny[i]
 };
 
 // The embedded default set: opinions, each one can be turned off by name.

@@ -20,9 +20,9 @@ public:
         : YamlReader(std::move(file), errors), opts_(o) {}
 
     std::optional<Policy> policy(const YAML::Node& n);
+    std::optional<Matcher> matcher(const YAML::Node& n, const std::string& what);
 
 private:
-    std::optional<Matcher> matcher(const YAML::Node& n, const std::string& what);
     std::optional<Agent> agent(const YAML::Node& n, const std::string& what);
     std::optional<When> when(const YAML::Node& n, const std::string& what);
     bool conflicts(const YAML::Node& n, const std::string& what, std::vector<Conflict>* out);
@@ -353,6 +353,11 @@ std::optional<Policy> parse_policy(const YAML::Node& inject, const std::string& 
     if (p && errors->size() != before) return std::nullopt;
     if (!p && errors->size() == before) errors->push_back(file + ": invalid inject section");
     return p;
+}
+
+std::optional<Matcher> parse_matcher(const YAML::Node& n, const std::string& what,
+                                     const std::string& file, std::vector<std::string>* errors) {
+    return Parser(file, errors, ParseOptions{}).matcher(n, what);
 }
 
 std::optional<Policy> load_policy_file(const std::string& file, std::vector<std::string>* errors,

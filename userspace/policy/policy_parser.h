@@ -25,6 +25,10 @@ std::optional<Policy> parse_policy(const YAML::Node& inject, const std::string& 
                                    std::vector<std::string>* errors,
                                    const ParseOptions& opts = {});
 
+// One matcher (`match:` of an inject rule, `target:` of a deny rule) at `what`.
+std::optional<Matcher> parse_matcher(const YAML::Node& n, const std::string& what,
+                                     const std::string& file, std::vector<std::string>* errors);
+
 // Loads FILE and parses its `inject:` key (other top-level keys are the daemon's).
 // YAML syntax errors are reported as FILE:LINE: too.
 std::optional<Policy> load_policy_file(const std::string& file, std::vector<std::string>* errors,

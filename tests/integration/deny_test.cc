@@ -1,0 +1,188 @@
+// Deny rules decided at connect (docs/policy.md, "Deny rules"), end to end: the daemon
+// with a deny rule covering one real JDK 17 JVM (by a tag only this test uses, so other
+// JVMs on the host are left alone), the JDK's own jcmd allowed, everything else refused
+// with EPERM by cgroup/connect_unix.  The JVM must survive every refusal and never print
+// a thread dump; monitor mode lets the same attach through with a would_deny alert; a
+// reload with a bad rule keeps the rule in force.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "tests/common/support.h"
+#include "tests/integration/daemon_harness.h"
+#include "tests/integration/shared_jvm_fixture.h"
+
+namespace jvmwatch::test {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::string kJdk17 = "/usr/lib/jvm/java-17-openjdk-amd64";
+const std::string kJcmd = kJdk17 + "/bin/jcmd";
+
+class DenyRules : public ::testing::Test {
+protected:
+    void SetUp() override {
+        JW_REQUIRE_ROOT();
+        if (!fs::exists("/usr/bin/jattach")) GTEST_SKIP() << "jattach not installed";
+        tag_ = "-Djw.deny.tag=" + fs::path(dir_.path()).filename().string();
+        cfg_ = dir_.file("jvmwatchd.yaml");
+    }
+
+    std::string rule(const std::string& mode) const {
+        return "alerts:\n  deny:\n    - name: only-jcmd\n      mode: " + mode +
+               "\n      severity: high\n      target:\n        args: \"" + tag_ +
+               "\"\n      allow:\n        exe: [\"" + kJdk17 + "/bin/jcmd\"]\n";
+    }
+    void write(const std::string& text) { std::ofstream(cfg_, std::ios::trunc) << text; }
+
+    void start(const std::string& mode) {
+        write(rule(mode));
+        Child::Spec s;
+        s.argv = {kJdk17 + "/bin/java", "-Xmx64m", tag_, "-cp", java_classes(), "jw.test.Sleeper"};
+        jvm_ = std::make_unique<Child>(s);
+        ASSERT_TRUE(jvm_->wait_for_output("ready", std::chrono::seconds(60))) << jvm_->output();
+        daemon_ = std::make_unique<Jvmwatchd>(std::vector<std::string>{"--config", cfg_});
+        ASSERT_TRUE(daemon_->wait_ready()) << daemon_->output();
+        ASSERT_TRUE(daemon_->wait_for([&](const json& e) {
+            return e["type"] == "jvm.start" && e["jvm"]["pid"] == jvm_->pid();
+        })) << daemon_->output();
+        // The table is filled right after jvm.start is queued: leave it a moment.
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+    std::string pid() const { return std::to_string(jvm_->pid()); }
+
+    // Runs an attacher; its exit status and output.
+    int run(const std::vector<std::string>& argv, std::string* out) {
+        return run_command(argv, out, std::chrono::seconds(60));
+    }
+    std::optional<json> record_by_exe(const std::string& exe, size_t nth = 0) {
+        std::optional<json> found;
+        eventually([&] {
+            size_t seen = 0;
+            for (auto& e : daemon_->events())
+                if (e["type"] == "attach" && e["target"].value("pid", 0) == jvm_->pid() &&
+                    e["attacher"].value("exe", "") == exe && seen++ == nth) {
+                    found = e;
+                    return true;
+                }
+            return false;
+        }, std::chrono::seconds(30));
+        return found;
+    }
+    std::optional<json> alert_for(const json& record) {
+        return daemon_->wait_for([&](const json& e) {
+            return e["type"] == "alert" && e["record"]["attacher"]["pid"] == record["attacher"]["pid"];
+        }, std::chrono::seconds(10));
+    }
+
+    TempDir dir_{"jvmwatch-deny"};
+    std::string tag_, cfg_;
+    std::unique_ptr<Child> jvm_;
+    std::unique_ptr<Jvmwatchd> daemon_;
+};
+
+TEST_F(DenyRules, EnforceRefusesJattachAndItsCopyAllowsJcmdAndTheJvmSurvives) {
+    start("enforce");
+    // Cold: jattach signals the JVM (the listener starts), then its connect is refused.
+    std::string out;
+    EXPECT_NE(run({"/usr/bin/jattach", pid(), "properties"}, &out), 0) << out;
+    auto rec = record_by_exe("/usr/bin/jattach");
+    ASSERT_TRUE(rec) << daemon_->output();
+    EXPECT_EQ((*rec)["policy"]["verdict"], "denied") << rec->dump();
+    EXPECT_EQ((*rec)["policy"]["rule"], "only-jcmd");
+    EXPECT_EQ((*rec)["policy"]["mode"], "enforce");
+    EXPECT_EQ((*rec)["outcome"], "denied");
+    auto alert = alert_for(*rec);
+    ASSERT_TRUE(alert);
+    EXPECT_EQ((*alert)["rule"], "only-jcmd");
+    EXPECT_EQ((*alert)["severity"], "high");
+    EXPECT_EQ((*alert)["deny"]["verdict"], "denied");
+
+    // The allowed client gets through (and the JVM answers it).
+    EXPECT_EQ(run({kJcmd, pid(), "VM.version"}, &out), 0) << out;
+    EXPECT_NE(out.find("OpenJDK"), std::string::npos) << out;
+    auto ok = record_by_exe(kJcmd);
+    ASSERT_TRUE(ok);
+    EXPECT_FALSE(ok->contains("policy")) << ok->dump();
+
+    // The same jattach bytes elsewhere: another inode, still refused.
+    const std::string copy = dir_.file("jattach");
+    fs::copy_file("/usr/bin/jattach", copy);
+    chmod(copy.c_str(), 0755);
+    EXPECT_NE(run({copy, pid(), "properties"}, &out), 0) << out;
+    EXPECT_NE(out.find("not permitted"), std::string::npos) << out;
+    auto rec2 = record_by_exe(copy);
+    ASSERT_TRUE(rec2);
+    EXPECT_EQ((*rec2)["policy"]["verdict"], "denied");
+
+    // Our own CLI is an attacher like any other: its own outcome, one line, exit 16.
+    EXPECT_EQ(run({bin_path("jvmwatch"), "attach", pid(), "properties"}, &out), 16) << out;
+    EXPECT_NE(out.find("denied"), std::string::npos) << out;
+    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+
+    EXPECT_TRUE(jvm_->alive());
+    expect_no_thread_dump(*jvm_);
+    // Counted: kernel and metrics agree on at least the three refusals.
+    daemon_->stop();
+    uint64_t denied = 0;
+    for (auto& e : daemon_->events())
+        if (e["type"] == "stats" && e.contains("deny")) denied = e["deny"]["denied"].get<uint64_t>();
+    EXPECT_GE(denied, 3u);
+}
+
+TEST_F(DenyRules, MonitorLetsJattachThroughAndAlertsWouldDeny) {
+    start("monitor");
+    std::string out;
+    EXPECT_EQ(run({"/usr/bin/jattach", pid(), "properties"}, &out), 0) << out;
+    EXPECT_NE(out.find("java.version"), std::string::npos) << out;
+    auto rec = record_by_exe("/usr/bin/jattach");
+    ASSERT_TRUE(rec);
+    EXPECT_EQ((*rec)["policy"]["verdict"], "would_deny") << rec->dump();
+    EXPECT_EQ((*rec)["policy"]["mode"], "monitor");
+    EXPECT_NE((*rec)["outcome"], "denied");
+    auto alert = alert_for(*rec);
+    ASSERT_TRUE(alert);
+    EXPECT_EQ((*alert)["deny"]["verdict"], "would_deny");
+    EXPECT_EQ((*alert)["rule"], "only-jcmd");
+    EXPECT_TRUE(jvm_->alive());
+    expect_no_thread_dump(*jvm_);
+}
+
+// SIGHUP: a bad deny rule keeps the running one (file:line said); a good file that
+// switches the rule to monitor lets the next jattach through.
+TEST_F(DenyRules, ReloadWithABadRuleKeepsTheOldPolicy) {
+    start("enforce");
+    std::string out;
+    EXPECT_NE(run({"/usr/bin/jattach", pid(), "properties"}, &out), 0) << out;
+
+    write(rule("enforce") + "    - name: broken\n      mode: sometimes\n      allow: {uids: [0]}\n");
+    ::kill(daemon_->pid(), SIGHUP);
+    auto refused = daemon_->wait_for([](const json& e) { return e["type"] == "daemon.reload" && e["ok"] == false; });
+    ASSERT_TRUE(refused);
+    EXPECT_NE((*refused)["error"].get<std::string>().find("jvmwatchd.yaml:11: alerts.deny[1].mode"),
+              std::string::npos) << refused->dump();
+    EXPECT_NE(run({"/usr/bin/jattach", pid(), "properties"}, &out), 0) << "the old rule holds: " << out;
+    auto second = record_by_exe("/usr/bin/jattach", 1);
+    ASSERT_TRUE(second);
+    EXPECT_EQ((*second)["policy"]["verdict"], "denied");
+
+    write(rule("monitor"));
+    ::kill(daemon_->pid(), SIGHUP);
+    ASSERT_TRUE(daemon_->wait_for([](const json& e) { return e["type"] == "daemon.reload" && e["ok"] == true; }));
+    EXPECT_EQ(run({"/usr/bin/jattach", pid(), "properties"}, &out), 0) << out;
+    auto third = record_by_exe("/usr/bin/jattach", 2);
+    ASSERT_TRUE(third);
+    EXPECT_EQ((*third)["policy"]["verdict"], "would_deny");
+    EXPECT_TRUE(jvm_->alive());
+    expect_no_thread_dump(*jvm_);
+}
+
+}  // namespace
+}  // namespace jvmwatch::test
