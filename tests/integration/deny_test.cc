@@ -184,5 +184,44 @@ TEST_F(DenyRules, ReloadWithABadRuleKeepsTheOldPolicy) {
     expect_no_thread_dump(*jvm_);
 }
 
+// The daemon's own injector (in-process, or its forked helper) always passes, even where
+// an enforcing rule allows nothing else: the same JVM refuses jattach meanwhile.
+TEST_F(DenyRules, OwnInjectionIsNeverDenied) {
+    TempDir state("jvmwatch-deny-state", "/var/tmp");
+    const std::string marker = state.file("marker");
+    const std::string jar = fs::canonical(java_jar("inject_marker")).string();
+    write("inject:\n  state_dir: " + state.file("state") + "\n  rules:\n    - name: own\n"
+          "      match: {args: \"" + tag_ + "\"}\n      agent: {jar: " + jar +
+          ", options: \"marker=" + marker + "\"}\n" +
+          "alerts:\n  deny:\n    - name: nobody\n      mode: enforce\n      target: {args: \"" + tag_ +
+          "\"}\n      allow: {exe: /nonexistent/jw-none}\n");
+    daemon_ = std::make_unique<Jvmwatchd>(std::vector<std::string>{"--config", cfg_});
+    ASSERT_TRUE(daemon_->wait_ready()) << daemon_->output();
+    Child::Spec s;
+    s.argv = {kJdk17 + "/bin/java", "-Xmx64m", tag_, "-cp", java_classes(), "jw.test.Sleeper"};
+    s.cwd = state.path();
+    jvm_ = std::make_unique<Child>(s);
+    auto ok = daemon_->wait_for([&](const json& e) {
+        return (e["type"] == "inject.ok" || e["type"] == "inject.failed") && e["jvm"]["pid"] == jvm_->pid();
+    }, std::chrono::seconds(90));
+    ASSERT_TRUE(ok) << daemon_->output();
+    EXPECT_EQ((*ok)["type"], "inject.ok") << ok->dump();
+    EXPECT_TRUE(eventually([&] { return read_text(marker).find("AGENT") != std::string::npos; },
+                           std::chrono::seconds(10)));
+    // The own attach record carries no verdict; a foreign client is refused.
+    auto own = daemon_->wait_for([&](const json& e) {
+        return e["type"] == "attach" && e["self"] == true && e["target"].value("pid", 0) == jvm_->pid();
+    });
+    ASSERT_TRUE(own);
+    EXPECT_FALSE(own->contains("policy")) << own->dump();
+    std::string out;
+    EXPECT_NE(run({"/usr/bin/jattach", pid(), "properties"}, &out), 0) << out;
+    auto rec = record_by_exe("/usr/bin/jattach");
+    ASSERT_TRUE(rec);
+    EXPECT_EQ((*rec)["policy"]["verdict"], "denied");
+    EXPECT_TRUE(jvm_->alive());
+    expect_no_thread_dump(*jvm_);
+}
+
 }  // namespace
 }  // namespace jvmwatch::test

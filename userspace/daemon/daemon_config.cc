@@ -58,6 +58,7 @@ alerts:                      # alert rules (docs/policy.md, "Alert rules"); ever
                              # agent-across-boundary, anonymous-first-agent
   disable: []                # default rules turned off by name
   rules: []
+  deny: []                   # deny rules, refused at connect (docs/policy.md, "Deny rules")
 )";
 
 namespace {
