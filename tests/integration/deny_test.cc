@@ -6,6 +6,7 @@
 // reload with a bad rule keeps the rule in force.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <thread>
 
+#include "tests/common/raw_attach.h"
 #include "tests/common/support.h"
 #include "tests/integration/daemon_harness.h"
 #include "tests/integration/shared_jvm_fixture.h"
@@ -180,6 +182,34 @@ TEST_F(DenyRules, ReloadWithABadRuleKeepsTheOldPolicy) {
     auto third = record_by_exe("/usr/bin/jattach", 2);
     ASSERT_TRUE(third);
     EXPECT_EQ((*third)["policy"]["verdict"], "would_deny");
+    EXPECT_TRUE(jvm_->alive());
+    expect_no_thread_dump(*jvm_);
+}
+
+// A name proves nothing: a symlink to the socket is not a .java_pid name, so the kernel
+// cannot decide; the JVM side sees the attach, and a covered JVM makes it critical.
+TEST_F(DenyRules, AliasToACoveredJvmIsUncheckedAndCritical) {
+    start("enforce");
+    std::string out;
+    ASSERT_EQ(run({kJcmd, pid(), "VM.version"}, &out), 0) << out;   // the listener is up
+    SocketAlias alias(AliasKind::symlink, "/tmp/.java_pid" + pid(), dir_.path());
+    int st = 0;
+    pid_t c = fork();
+    if (c == 0) _exit(raw_attach(alias.path(), "properties", {}, std::chrono::seconds(20)).ok ? 0 : 1);
+    ASSERT_GT(c, 0);
+    waitpid(c, &st, 0);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "the kernel let the alias through";
+    auto rec = daemon_->wait_for([&](const json& e) { return e["type"] == "attach" && e["attacher"]["pid"] == c; });
+    ASSERT_TRUE(rec) << daemon_->output();
+    EXPECT_EQ((*rec)["alias"], true);
+    EXPECT_EQ((*rec)["policy"]["verdict"], "unchecked") << rec->dump();
+    EXPECT_EQ((*rec)["policy"]["rule"], "only-jcmd");
+    auto alert = daemon_->wait_for([&](const json& e) {
+        return e["type"] == "alert" && e["rule"] == "only-jcmd" && e["record"]["attacher"]["pid"] == c;
+    });
+    ASSERT_TRUE(alert);
+    EXPECT_EQ((*alert)["severity"], "critical");
+    EXPECT_EQ((*alert)["deny"]["verdict"], "unchecked");
     EXPECT_TRUE(jvm_->alive());
     expect_no_thread_dump(*jvm_);
 }

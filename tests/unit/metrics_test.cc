@@ -106,6 +106,27 @@ TEST(MetricsEventCounters, CountsTypesAttachesAndInjections) {
     EXPECT_EQ((s.inject_skipped[{"", "not_hotspot"}]), 1u);
 }
 
+TEST(MetricsEventCounters, CountsDenyVerdictsByRule) {
+    EventCounters c;
+    c.on_event({{"type", "attach"}, {"outcome", "denied"}, {"self", false},
+                {"policy", {{"verdict", "denied"}, {"rule", "only-jcmd"}}}});
+    c.on_event({{"type", "attach"}, {"outcome", "replied"}, {"self", false},
+                {"policy", {{"verdict", "would_deny"}, {"rule", "only-jcmd"}}}});
+    c.on_event({{"type", "attach"}, {"outcome", "replied"}, {"self", false},
+                {"policy", {{"verdict", "made-up"}, {"rule", "x"}}}});
+    c.on_event({{"type", "attach"}, {"outcome", "replied"}, {"self", false}, {"policy", 3}});
+    EventCounts s = c.snapshot();
+    EXPECT_EQ(s.denials.size(), 2u);
+    EXPECT_EQ((s.denials[{"only-jcmd", "denied"}]), 1u);
+    EXPECT_EQ((s.denials[{"only-jcmd", "would_deny"}]), 1u);
+    using K = std::tuple<std::string, std::string, bool>;
+    EXPECT_EQ((s.attaches[K{"unknown", "denied", false}]), 1u);
+    JvmCensus census(10);
+    DaemonCollector dc(&c, &census, StaticInfo{});
+    auto m = parse_prom_text(render(dc));
+    EXPECT_EQ(prom_sum(m, "jvmwatch_denials_total", {"rule=\"only-jcmd\"", "verdict=\"denied\""}), 1);
+}
+
 TEST(MetricsEventCounters, RuleLabelsAreBounded) {
     EventCounters c;
     for (size_t i = 0; i < EventCounters::kMaxRules + 50; ++i)
