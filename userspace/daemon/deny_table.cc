@@ -17,10 +17,14 @@ const std::vector<policy::DenyRule>& DenyTable::rules() const {
     return gens_[0].policy ? gens_[0].policy->deny : kNone;
 }
 
+// The rules whose target matches the JVM (the inject matchers).
 jw_deny_mask DenyTable::match(const jvm::JvmProcess& j) const {
-    if (rules().empty()) return {};
+    jw_deny_mask m{};
     policy::Subject s(j, cfg_.proc_root);
-    return policy::covering(rules(), s);
+    const auto& rs = rules();
+    for (size_t i = 0; i < rs.size() && i < JW_DENY_MAX_RULES; ++i)
+        if (policy::matches(rs[i].target, s)) policy::mask_set(&m, i);
+    return m;
 }
 
 std::vector<DenyTable::Key> DenyTable::keys_of(const jvm::JvmProcess& j) const {

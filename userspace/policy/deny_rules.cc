@@ -222,11 +222,4 @@ bool compile_deny(const std::vector<DenyRule>& rules, const std::string& host_ro
     return true;
 }
 
-jw_deny_mask covering(const std::vector<DenyRule>& rules, const Subject& jvm) {
-    jw_deny_mask m{};
-    for (size_t i = 0; i < rules.size() && i < JW_DENY_MAX_RULES; ++i)
-        if (matches(rules[i].target, jvm)) mask_set(&m, i);
-    return m;
-}
-
 }  // namespace jvmwatch::policy

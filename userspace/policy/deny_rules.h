@@ -19,7 +19,6 @@
 #include "jvmwatch/deny_maps.h"
 #include "jvmwatch/events.h"
 #include "userspace/policy/policy.h"
-#include "userspace/policy/rule_matcher.h"
 
 namespace jvmwatch::policy {
 
@@ -68,9 +67,6 @@ struct CompiledDeny {
 // (more files than the kernel map holds, a cgroup root that cannot be read).
 bool compile_deny(const std::vector<DenyRule>& rules, const std::string& host_root,
                   const std::string& cgroup_root, CompiledDeny* out, std::string* err);
-
-// The rules covering one JVM.
-jw_deny_mask covering(const std::vector<DenyRule>& rules, const Subject& jvm);
 
 // st_dev (glibc encoding) as the kernel's sb->s_dev (MAJOR << 20 | MINOR).
 uint64_t kernel_dev(dev_t dev);
