@@ -224,6 +224,7 @@ fuzz_srcs_attach_request := userspace/daemon/attach_request.cc attach/protocol.c
 fuzz_srcs_event_decoder  := userspace/daemon/event_decoder.cc userspace/daemon/raw_event_json.cc \
                             userspace/audit/json_line.cc
 fuzz_srcs_daemon_config  := userspace/daemon/daemon_config.cc userspace/policy/alert_rules.cc \
+                            userspace/policy/deny_rules.cc \
                             $(POLICY_SRCS)
 fuzz_srcs_policy_parser  := $(POLICY_SRCS)
 fuzz_srcs_json_string    := userspace/audit/json_line.cc

@@ -6,6 +6,7 @@
 #include <sys/sysmacros.h>
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "userspace/policy/alert_rules.h"
@@ -126,7 +127,15 @@ private:
         r.line = n.Mark().line + 1;
         r.severity = Severity::high;
         if (!n["name"]) fail(n, what + ": a deny rule needs a name");
-        else if (auto s = str(n["name"], what + ".name")) r.name = *s;
+        else if (auto s = str(n["name"], what + ".name")) {
+            // As alert rule names: a metric label, a JSON field, a word of the text log.
+            bool plain = !s->empty() && s->size() <= 64 &&
+                         std::all_of(s->begin(), s->end(), [](unsigned char c) {
+                             return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+                         });
+            if (plain) r.name = *s;
+            else fail(n["name"], what + ".name: \"" + *s + "\": 1-64 of A-Z a-z 0-9 - _ .");
+        }
         if (n["mode"]) {
             auto s = str(n["mode"], what + ".mode");
             if (s && *s == "enforce") r.mode = DenyMode::enforce;
