@@ -80,19 +80,19 @@ struct {
 } deny_targets SEC(".maps") __weak;
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 8192);   /* 4096 per half (deny_rules.cc) */
 	__type(key, struct jw_deny_exe_key);
 	__type(value, struct jw_deny_mask);
 } deny_allow_exe SEC(".maps") __weak;
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 8192);   /* 4096 per half (deny_rules.cc) */
 	__type(key, struct jw_deny_id_key);
 	__type(value, struct jw_deny_mask);
 } deny_allow_uid SEC(".maps") __weak;
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 8192);   /* 4096 per half (deny_rules.cc) */
 	__type(key, struct jw_deny_id_key);
 	__type(value, struct jw_deny_mask);
 } deny_allow_cgroup SEC(".maps") __weak;
