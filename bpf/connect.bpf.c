@@ -168,6 +168,13 @@ static __always_inline struct deny_decision deny_decide(struct scratch *s, __u32
 		.pid = pid,
 	};
 	struct jw_deny_mask *cover = bpf_map_lookup_elem(&deny_targets, &tk);
+	if (!cover) {
+		/* A name the daemon does not know for any JVM (an fd-relative path such as
+		 * /proc/self/fd/<dirfd>/.java_pid<N>, another process's root): every tracked
+		 * JVM whose own pid is N, conservatively. */
+		struct jw_deny_target_key any = { .slot = slot, .pid = pid };
+		cover = bpf_map_lookup_elem(&deny_targets, &any);
+	}
 	if (!cover || (cover->w[0] == 0 && cover->w[1] == 0))
 		return d;
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;

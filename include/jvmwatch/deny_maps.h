@@ -22,8 +22,10 @@ struct jw_deny_slot {
 	__u32 _pad;
 };
 
-/* A covered JVM as a caller names it: {caller's mount ns, P of a leading /proc/P/root/
- * (0: none), N of .java_pid<N>}.  The name is resolved in the caller's mount namespace. */
+/* A JVM as a caller names it: {caller's mount ns, P of a leading /proc/P/root/ (0: none),
+ * N of .java_pid<N>}.  The name is resolved in the caller's mount namespace.  Every
+ * tracked JVM has its keys (an uncovered one with an empty mask); {0, 0, N}, the union of
+ * all JVMs whose own pid is N, answers names that match no key. */
 struct jw_deny_target_key {
 	__u32 slot;
 	__u32 mntns;

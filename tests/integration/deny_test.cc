@@ -214,6 +214,53 @@ TEST_F(DenyRules, AliasToACoveredJvmIsUncheckedAndCritical) {
     expect_no_thread_dump(*jvm_);
 }
 
+// A JVM in a mount and pid namespace of its own (pid 1 there, its own /tmp): jcmd names it
+// /proc/<host pid>/root/tmp/.java_pid1 (allowed), jattach enters its mount namespace and
+// names it /tmp/.java_pid1 (refused), `jvmwatch attach` names it through a directory fd,
+// /proc/self/fd/<n>/.java_pid1: no key names that, so the fallback {pid 1 anywhere}
+// decides (refused).
+TEST_F(DenyRules, JvmInItsOwnNamespacesIsCoveredUnderEveryName) {
+    write(rule("enforce"));
+    daemon_ = std::make_unique<Jvmwatchd>(std::vector<std::string>{"--config", cfg_});
+    ASSERT_TRUE(daemon_->wait_ready()) << daemon_->output();
+    Child::Spec s;
+    s.argv = {"unshare", "--mount", "--pid", "--fork", "--mount-proc", "sh", "-c",
+              "mount -t tmpfs tmpfs /tmp && exec " + kJdk17 + "/bin/java -Xmx64m " + tag_ + " -cp " +
+                  java_classes() + " jw.test.Sleeper"};
+    auto ns = std::make_unique<Child>(s);
+    ASSERT_TRUE(ns->wait_for_output("ready", std::chrono::seconds(60))) << ns->output();
+    auto start = daemon_->wait_for([&](const json& e) {
+        return e["type"] == "jvm.start" && e["jvm"].value("nspid", 0) == 1 &&
+               e["jvm"].value("main", "") == "jw.test.Sleeper";
+    });
+    ASSERT_TRUE(start) << daemon_->output();
+    const std::string host_pid = std::to_string((*start)["jvm"]["pid"].get<int>());
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::string out;
+    EXPECT_EQ(run({kJcmd, host_pid, "VM.version"}, &out), 0) << out;
+    EXPECT_NE(run({"/usr/bin/jattach", host_pid, "properties"}, &out), 0) << out;
+    EXPECT_NE(out.find("not permitted"), std::string::npos) << out;
+    EXPECT_EQ(run({bin_path("jvmwatch"), "attach", host_pid, "properties"}, &out), 16) << out;
+    EXPECT_TRUE(ns->alive());
+    EXPECT_EQ(ns->output().find("Full thread dump"), std::string::npos) << ns->output();
+    // The records say which was refused.
+    auto verdict_of = [&](const std::string& exe) -> std::string {
+        std::string v = "none";
+        eventually([&] {
+            for (auto& e : daemon_->events())
+                if (e["type"] == "attach" && e["attacher"].value("exe", "") == exe) {
+                    v = e.contains("policy") ? e["policy"]["verdict"].get<std::string>() : "none";
+                    return true;
+                }
+            return false;
+        }, std::chrono::seconds(20));
+        return v;
+    };
+    EXPECT_EQ(verdict_of(kJcmd), "none");
+    EXPECT_EQ(verdict_of("/usr/bin/jattach"), "denied");
+    EXPECT_EQ(verdict_of(fs::canonical(bin_path("jvmwatch")).string()), "denied");
+}
+
 // The daemon's own injector (in-process, or its forked helper) always passes, even where
 // an enforcing rule allows nothing else: the same JVM refuses jattach meanwhile.
 TEST_F(DenyRules, OwnInjectionIsNeverDenied) {

@@ -208,6 +208,10 @@ TEST(DenyTable, FillsTheIdleSlotFlipsAndFollowsJvmExits) {
     EXPECT_EQ(maps.active, 0u);   // no deny rules: the kernel returns at the first lookup
     t.on_jvm_started(self_as_jvm("org.example.App"), 0, false);
     t.on_jvm_started(self_as_jvm("org.other.Main"), 0, false);   // same pid: replaces
+    jvm::JvmProcess parent = self_as_jvm("uncovered.Main");       // another JVM, no rule
+    parent.pid = getppid();
+    parent.nspid = 77;
+    t.on_jvm_started(parent, 0, false);
 
     auto p1 = std::make_shared<const AlertPolicy>(*parse(
         "alerts:\n  deny:\n    - {name: other, target: {main: nothing.*}, allow: {uids: [1]}}\n"
@@ -219,9 +223,15 @@ TEST(DenyTable, FillsTheIdleSlotFlipsAndFollowsJvmExits) {
     auto mnt = proc::read_ns_inode("/proc", getpid(), "mnt");
     ASSERT_TRUE(mnt);
     uint32_t m = static_cast<uint32_t>(*mnt), hp = static_cast<uint32_t>(getpid());
+    auto pmnt = proc::read_ns_inode("/proc", getppid(), "mnt");
+    ASSERT_TRUE(pmnt);
+    uint32_t pm = static_cast<uint32_t>(*pmnt), pp = static_cast<uint32_t>(getppid());
     auto keys = maps.targets(slot);
+    // Its names, and {0, 0, nspid} for names matching none; the uncovered JVM's keys stay,
+    // empty, so that its names never fall back to another JVM with the same pid.
     EXPECT_EQ(keys, (std::map<std::vector<uint32_t>, uint64_t>{
-                        {{m, 0, 4242}, 2}, {{m, 4242, 4242}, 2}, {{111, hp, 4242}, 2}}));
+                        {{m, 0, 4242}, 2}, {{m, 4242, 4242}, 2}, {{111, hp, 4242}, 2}, {{0, 0, 4242}, 2},
+                        {{pm, 0, 77}, 0}, {{pm, 77, 77}, 0}, {{111, pp, 77}, 0}, {{0, 0, 77}, 0}}));
     EXPECT_EQ(maps.count(observer::DenyMaps::Map::allow_uid, slot), 3u);
     auto r = t.rule_at(static_cast<uint8_t>(maps.slots[slot].gen), 1);
     ASSERT_TRUE(r);
@@ -237,7 +247,8 @@ TEST(DenyTable, FillsTheIdleSlotFlipsAndFollowsJvmExits) {
     ASSERT_EQ(maps.active - 1, slot ^ 1);
     EXPECT_TRUE(maps.targets(slot).empty());
     EXPECT_EQ(maps.count(observer::DenyMaps::Map::allow_uid, slot), 0u);
-    EXPECT_EQ(maps.targets(slot ^ 1).size(), 3u);
+    EXPECT_EQ(maps.targets(slot ^ 1).size(), 8u);
+    EXPECT_EQ(maps.targets(slot ^ 1)[(std::vector<uint32_t>{0, 0, 77})], 1u) << "rule all covers it now";
     EXPECT_EQ(maps.slots[slot ^ 1].enforce.w[0], 0u);
     // The previous generation still names its rules (events in flight); older ones do not.
     EXPECT_TRUE(t.rule_at(static_cast<uint8_t>(maps.slots[slot].gen), 1));
@@ -247,12 +258,14 @@ TEST(DenyTable, FillsTheIdleSlotFlipsAndFollowsJvmExits) {
         "alerts:\n  deny:\n    - {name: cg, allow: {cgroup: /x}}\n"));
     EXPECT_FALSE(t.set_policy(bad, &err));
     EXPECT_EQ(maps.active - 1, slot ^ 1);
-    EXPECT_EQ(maps.targets(slot ^ 1).size(), 3u);
+    EXPECT_EQ(maps.targets(slot ^ 1).size(), 8u);
 
     // The JVM exits (another start time first: not this one).
     t.on_jvm_exited(getpid(), 6);
-    EXPECT_EQ(maps.targets(slot ^ 1).size(), 3u);
+    EXPECT_EQ(maps.targets(slot ^ 1).size(), 8u);
     t.on_jvm_exited(getpid(), 5);
+    EXPECT_EQ(maps.targets(slot ^ 1).size(), 4u);
+    t.on_jvm_exited(getppid(), 0);
     EXPECT_TRUE(maps.targets(slot ^ 1).empty());
     EXPECT_FALSE(t.covering(getpid()));
 }

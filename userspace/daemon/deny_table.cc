@@ -31,7 +31,8 @@ std::vector<DenyTable::Key> DenyTable::keys_of(const jvm::JvmProcess& j) const {
     auto mnt = proc::read_ns_inode(cfg_.proc_root, j.pid, "mnt");
     if (!mnt || j.nspid <= 0) return {};
     uint32_t m = static_cast<uint32_t>(*mnt), n = static_cast<uint32_t>(j.nspid);
-    std::vector<Key> keys = {{m, 0, n}, {m, n, n}};
+    // The names it is reached by, and {0, 0, N}: the fallback for names matching no key.
+    std::vector<Key> keys = {{m, 0, n}, {m, n, n}, {0, 0, n}};
     if (cfg_.host_mntns) keys.emplace_back(cfg_.host_mntns, static_cast<uint32_t>(j.pid), n);
     std::sort(keys.begin(), keys.end());
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
@@ -50,13 +51,14 @@ jw_deny_mask DenyTable::mask_of(const Key& k) const {
     return m;
 }
 
+// A key stays while a JVM is named by it, with an empty mask if no rule covers it: a
+// known, uncovered JVM must not fall back to {0, 0, N} (another JVM with the same pid).
 void DenyTable::write_key(uint32_t slot, const Key& k) {
     if (!maps_) return;
     jw_deny_target_key key{slot, std::get<0>(k), std::get<1>(k), std::get<2>(k)};
-    jw_deny_mask m = mask_of(k);
-    if (policy::mask_empty(m)) {
+    if (!names_.count(k)) {
         maps_->remove(DenyMaps::Map::targets, &key);   // absent is fine
-    } else if (!maps_->put(DenyMaps::Map::targets, &key, m)) {
+    } else if (!maps_->put(DenyMaps::Map::targets, &key, mask_of(k))) {
         ++stats_.map_errors;
     }
 }

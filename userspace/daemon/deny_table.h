@@ -5,7 +5,9 @@
 // attach socket by: {the JVM's mount ns, 0, nspid} (/tmp/.java_pid<nspid> inside the
 // JVM's mount namespace), {the JVM's mount ns, nspid, nspid} (/proc/<nspid>/root/... from
 // inside its container) and {the host mount ns, host pid, nspid} (/proc/<pid>/root/...
-// from the host, the form JDK clients use).  A reload (set_policy) compiles the rules,
+// from the host, the form JDK clients use); and {0, 0, nspid}, the union of every JVM
+// with that pid in its namespace, which the kernel consults for a name matching no key
+// (an fd-relative path: conservative).  Uncovered JVMs keep their keys with empty masks.  A reload (set_policy) compiles the rules,
 // fills the idle slot of the maps for every known JVM, then flips the active slot: the
 // kernel sees the old policy or the new one, never a mix.  A policy that does not
 // compile is refused whole and the old one stays.  Thread-safe.
