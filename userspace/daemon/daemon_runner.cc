@@ -187,8 +187,8 @@ int run_daemon(const RunOptions& opts) {
     oo.max_identities = cfg.tables.max_processes;   // the kernel keeps what the table would
     // Deny rules never refuse jvmwatchd's own attaches (in-process or a forked helper).
     oo.deny_exempt_tgid = static_cast<uint32_t>(getpid());
-    // Up to 3 names per JVM, in both halves during a reload.
-    oo.max_deny_targets = static_cast<uint32_t>(std::min<size_t>(cfg.tables.max_jvms * 6 + 16, 1u << 20));
+    // Up to 4 keys per JVM (3 names and the fallback), in both halves during a reload.
+    oo.max_deny_targets = static_cast<uint32_t>(std::min<size_t>(cfg.tables.max_jvms * 8 + 16, 1u << 20));
     // The hook line is logged below, once.
     oo.on_log = [](std::string_view line) {
         if (line.rfind("hooks:", 0) != 0) spdlog::info("observer: {}", line);

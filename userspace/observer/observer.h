@@ -62,7 +62,7 @@ struct Options {
     // Deny rules at connect (cgroup/connect_unix only): this tgid and its direct children
     // always pass (the daemon and its attach helpers); 0 = none.
     uint32_t deny_exempt_tgid = 0;
-    // Capacity of the covered-JVM map of the deny rules (a JVM takes up to 3 keys, in both
+    // Capacity of the covered-JVM map of the deny rules (a JVM takes up to 4 keys, in both
     // halves of the map while a reload fills one).
     uint32_t max_deny_targets = 16384;
     // Where the cgroup-v2 root is; empty = probe /proc/self/mounts.
