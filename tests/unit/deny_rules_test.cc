@@ -96,6 +96,9 @@ TEST(DenyRulesParser, RefusesWhatWouldNotMeanWhatItSays) {
               "container, env, exe, flags, jdk, main, uid, user)");
     EXPECT_EQ(first_error("alerts:\n  deny:\n    - {name: \"a b\", allow: {uids: [0]}}\n"),
               "cfg.yaml:3: alerts.deny[0].name: \"a b\": 1-64 of A-Z a-z 0-9 - _ .");
+    EXPECT_EQ(first_error("alerts:\n  deny:\n    - name: x\n      target: {env: APP}\n      allow: {uids: [0]}\n"),
+              "cfg.yaml:4: alerts.deny[0].target.env: not available to deny rules (use main, args, exe, "
+              "user, uid, cgroup, container, jdk or flags)");
     std::string many = "alerts:\n  deny:\n";
     for (int i = 0; i < 129; ++i) many += "    - {name: r" + std::to_string(i) + ", allow: {uids: [0]}}\n";
     EXPECT_EQ(first_error(many), "cfg.yaml:3: alerts.deny: 129 rules; at most 128 (one bit each in the kernel)");

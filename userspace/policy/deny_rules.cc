@@ -155,7 +155,13 @@ private:
         }
         if (n["target"]) {
             auto m = parse_matcher(n["target"], what + ".target", file_, errors_);
-            if (m) r.target = std::move(*m);
+            // The table matches on the JVM-start path: no reading of another process's
+            // environment there (it can be held up by its owner).
+            if (m && !m->env.empty())
+                fail(n["target"], what + ".target.env: not available to deny rules (use main, args, "
+                                         "exe, user, uid, cgroup, container, jdk or flags)");
+            else if (m)
+                r.target = std::move(*m);
         }
         if (!n["allow"]) fail(n, what + ": a deny rule needs an allow list (what may still attach)");
         else allow(n["allow"], what + ".allow", &r.allow);
