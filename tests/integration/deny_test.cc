@@ -223,10 +223,14 @@ TEST_F(DenyRules, JvmInItsOwnNamespacesIsCoveredUnderEveryName) {
     write(rule("enforce"));
     daemon_ = std::make_unique<Jvmwatchd>(std::vector<std::string>{"--config", cfg_});
     ASSERT_TRUE(daemon_->wait_ready()) << daemon_->output();
+    // The classes are copied out of the build dir first: it may itself live under /tmp,
+    // which the JVM's private /tmp hides (a CI clone does).
+    TempDir cp("jw-deny-ns", "/var/tmp");
+    std::filesystem::copy(java_classes(), cp.path(), std::filesystem::copy_options::recursive);
     Child::Spec s;
-    s.argv = {"unshare", "--mount", "--pid", "--fork", "--mount-proc", "sh", "-c",
+    s.argv = {"unshare", "--mount", "--pid", "--fork", "--mount-proc", "--kill-child", "sh", "-c",
               "mount -t tmpfs tmpfs /tmp && exec " + kJdk17 + "/bin/java -Xmx64m " + tag_ + " -cp " +
-                  java_classes() + " jw.test.Sleeper"};
+                  cp.path() + " jw.test.Sleeper"};
     auto ns = std::make_unique<Child>(s);
     ASSERT_TRUE(ns->wait_for_output("ready", std::chrono::seconds(60))) << ns->output();
     auto start = daemon_->wait_for([&](const json& e) {
