@@ -21,16 +21,9 @@ rounds=${1:-7}
 iter=${2:-200000}
 blocks=${3:-4}
 runs=${4:-40}
-make -s "$build/bin/jvmwatchd" "$build/bin/jvmwatch" "$build/bin/unix_connect_loop" java >/dev/null
-JWD=$PWD/$build/bin/jvmwatchd
-JW=$PWD/$build/bin/jvmwatch
-loop=$PWD/$build/bin/unix_connect_loop
-java=/usr/lib/jvm/java-17-openjdk-amd64/bin/java
-command -v hyperfine >/dev/null || { echo "missing hyperfine (tools/install-deps.sh)" >&2; exit 1; }
-[ -x "$java" ] || { echo "missing JDK 17 at $java" >&2; exit 1; }
-
-WORK=$(mktemp -d /tmp/jvmwatch-bench.XXXXXX)
 . bench/lib.sh
+bench_setup "$build" "$build/bin/unix_connect_loop"
+loop=$PWD/$build/bin/unix_connect_loop
 trap bench_cleanup EXIT
 
 printf 'alerts:\n  defaults: true\n' >"$WORK/default.yaml"

@@ -24,16 +24,9 @@ rounds=${1:-7}
 iter=${2:-2000000}
 blocks=${3:-4}
 runs=${4:-40}
-make -s "$build/bin/jvmwatchd" "$build/bin/jvmwatch" "$build/bin/observer_syscall_loop" java >/dev/null
-JWD=$PWD/$build/bin/jvmwatchd
-JW=$PWD/$build/bin/jvmwatch
-loop=$PWD/$build/bin/observer_syscall_loop
-java=/usr/lib/jvm/java-17-openjdk-amd64/bin/java
-command -v hyperfine >/dev/null || { echo "missing hyperfine (tools/install-deps.sh)" >&2; exit 1; }
-[ -x "$java" ] || { echo "missing JDK 17 at $java" >&2; exit 1; }
-
-WORK=$(mktemp -d /tmp/jvmwatch-bench.XXXXXX)
 . bench/lib.sh
+bench_setup "$build" "$build/bin/observer_syscall_loop"
+loop=$PWD/$build/bin/observer_syscall_loop
 uprobe=""
 tracefs=/sys/kernel/tracing
 [ -d "$tracefs/instances" ] || tracefs=/sys/kernel/debug/tracing

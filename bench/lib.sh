@@ -1,8 +1,21 @@
-# Shared by the benchmarks that compare jvmwatchd against no daemon in one run (sourced).
-# The caller sets WORK (a temp dir), JWD (jvmwatchd), JW (jvmwatch) and java, and traps EXIT to
-# bench_cleanup (plus anything of its own).
+# Shared by the benchmarks that compare jvmwatchd against no daemon in one run (sourced
+# from the repository top).  The caller runs bench_setup and traps EXIT to bench_cleanup
+# (plus anything of its own).
 
 d_pid="" jvm_pid=""
+
+# bench_setup BUILD [TARGET...]: builds the daemon, the CLI, the Java test classes and the
+# caller's own targets; sets JWD, JW, java and WORK (a temp dir); checks the tools.
+bench_setup() {
+  local build=$1; shift
+  make -s "$build/bin/jvmwatchd" "$build/bin/jvmwatch" "$@" java >/dev/null
+  JWD=$PWD/$build/bin/jvmwatchd
+  JW=$PWD/$build/bin/jvmwatch
+  java=/usr/lib/jvm/java-17-openjdk-amd64/bin/java
+  command -v hyperfine >/dev/null || { echo "missing hyperfine (tools/install-deps.sh)" >&2; exit 1; }
+  [ -x "$java" ] || { echo "missing JDK 17 at $java" >&2; exit 1; }
+  WORK=$(mktemp -d /tmp/jvmwatch-bench.XXXXXX)
+}
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a/b}'; }

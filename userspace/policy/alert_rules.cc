@@ -6,7 +6,7 @@
 #include <cctype>
 #include <set>
 
-#include "userspace/policy/yaml_reader.h"
+#include "userspace/policy/rule_reader.h"
 
 namespace jvmwatch::policy {
 
@@ -28,9 +28,9 @@ Pattern glob(const char* text) {
     return *Pattern::glob(text, &err);
 }
 
-class AlertParser : YamlReader {
+class AlertParser : RuleReader {
 public:
-    using YamlReader::YamlReader;
+    using RuleReader::RuleReader;
     std::optional<AlertPolicy> policy(const YAML::Node& n);
 
 private:
@@ -176,26 +176,8 @@ std::optional<AlertRule> AlertParser::rule(const YAML::Node& n, size_t index) {
     size_t before = errors_->size();
     AlertRule r;
     r.line = n.Mark().line + 1;
-    if (!n["name"]) fail(n, what + ": a rule needs a name");
-    else if (auto s = str(n["name"], what + ".name")) {
-        // It becomes a metric label, a JSON field and a word of the text log.
-        bool plain = !s->empty() && s->size() <= 64 &&
-                     std::all_of(s->begin(), s->end(), [](unsigned char c) {
-                         return std::isalnum(c) || c == '-' || c == '_' || c == '.';
-                     });
-        if (plain) r.name = *s;
-        else fail(n["name"], what + ".name: \"" + *s + "\": 1-64 of A-Z a-z 0-9 - _ .");
-    }
-    if (n["severity"]) {
-        static const std::pair<const char*, Severity> kSev[] = {
-            {"info", Severity::info}, {"low", Severity::low}, {"medium", Severity::medium},
-            {"high", Severity::high}, {"critical", Severity::critical}};
-        auto s = str(n["severity"], what + ".severity");
-        bool found = false;
-        for (auto& [k, v] : kSev)
-            if (s && *s == k) { r.severity = v; found = true; }
-        if (s && !found) fail(n["severity"], what + ".severity: expected info, low, medium, high or critical");
-    }
+    rule_name(n, what, &r.name);
+    rule_severity(n, what, &r.severity);
     if (n["on"]) {
         std::vector<std::string> kinds;
         r.on = 0;

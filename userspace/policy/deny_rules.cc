@@ -6,10 +6,10 @@
 #include <sys/sysmacros.h>
 
 #include <algorithm>
-#include <cctype>
 #include <set>
 
 #include "userspace/policy/alert_rules.h"
+#include "userspace/policy/rule_reader.h"
 #include "userspace/policy/policy_parser.h"
 #include "userspace/policy/yaml_reader.h"
 
@@ -27,9 +27,9 @@ namespace {
 constexpr size_t kMaxAllowExe = 4096;
 constexpr size_t kMaxAllowIds = 4096;
 
-class DenyParser : YamlReader {
+class DenyParser : RuleReader {
 public:
-    using YamlReader::YamlReader;
+    using RuleReader::RuleReader;
 
     bool rules(const YAML::Node& n, std::vector<DenyRule>* out) {
         if (!n || n.IsNull()) return true;
@@ -126,33 +126,14 @@ private:
         DenyRule r;
         r.line = n.Mark().line + 1;
         r.severity = Severity::high;
-        if (!n["name"]) fail(n, what + ": a deny rule needs a name");
-        else if (auto s = str(n["name"], what + ".name")) {
-            // As alert rule names: a metric label, a JSON field, a word of the text log.
-            bool plain = !s->empty() && s->size() <= 64 &&
-                         std::all_of(s->begin(), s->end(), [](unsigned char c) {
-                             return std::isalnum(c) || c == '-' || c == '_' || c == '.';
-                         });
-            if (plain) r.name = *s;
-            else fail(n["name"], what + ".name: \"" + *s + "\": 1-64 of A-Z a-z 0-9 - _ .");
-        }
+        rule_name(n, what, &r.name);
         if (n["mode"]) {
             auto s = str(n["mode"], what + ".mode");
             if (s && *s == "enforce") r.mode = DenyMode::enforce;
             else if (s && *s == "monitor") r.mode = DenyMode::monitor;
             else if (s) fail(n["mode"], what + ".mode: expected monitor or enforce, not \"" + *s + "\"");
         }
-        if (n["severity"]) {
-            static const std::pair<const char*, Severity> kSev[] = {
-                {"info", Severity::info}, {"low", Severity::low}, {"medium", Severity::medium},
-                {"high", Severity::high}, {"critical", Severity::critical}};
-            auto s = str(n["severity"], what + ".severity");
-            bool found = false;
-            for (auto& [k, v] : kSev)
-                if (s && *s == k) { r.severity = v; found = true; }
-            if (s && !found)
-                fail(n["severity"], what + ".severity: expected info, low, medium, high or critical");
-        }
+        rule_severity(n, what, &r.severity);
         if (n["target"]) {
             auto m = parse_matcher(n["target"], what + ".target", file_, errors_);
             // The table matches on the JVM-start path: no reading of another process's

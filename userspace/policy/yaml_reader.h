@@ -1,5 +1,5 @@
 // Reading a YAML policy section with `file:line: reason` errors collected, not thrown:
-// the shared helpers of the inject and alert parsers (policy_parser.cc, alert_rules.cc).
+// the shared helpers of the inject, alert and deny parsers (policy_parser.cc, rule_reader.h).
 #pragma once
 
 #include <yaml-cpp/yaml.h>
